@@ -1,0 +1,88 @@
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+use tracehound_schema::{Manifest, StoreLayout};
+
+/// Errors reading a store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    #[error("`{path}` is not a tracehound store (no manifest.json); create one with `tracehound ingest`")]
+    NotAStore { path: PathBuf },
+    #[error(transparent)]
+    Manifest(#[from] tracehound_schema::ManifestError),
+    #[error("failed to read store file `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("failed to open store file `{path}`")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// An opened store: its layout and committed manifest.
+#[derive(Debug, Clone)]
+pub struct Store {
+    layout: StoreLayout,
+    manifest: Manifest,
+}
+
+impl Store {
+    pub fn open(root: &Path) -> Result<Store, QueryError> {
+        let layout = StoreLayout::new(root);
+        let manifest =
+            Manifest::read(&layout.manifest())?.ok_or_else(|| QueryError::NotAStore {
+                path: root.to_path_buf(),
+            })?;
+        Ok(Store { layout, manifest })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn layout(&self) -> &StoreLayout {
+        &self.layout
+    }
+
+    /// Reads the named columns of every event file, calling `f` on each batch.
+    pub fn scan_columns(
+        &self,
+        columns: &[&str],
+        mut f: impl FnMut(&RecordBatch),
+    ) -> Result<(), QueryError> {
+        for file in self.manifest.event_files() {
+            let path = self.layout.resolve(&file.path);
+            let handle = File::open(&path).map_err(|source| QueryError::Open {
+                path: path.clone(),
+                source,
+            })?;
+            let err = |source| QueryError::Read {
+                path: path.clone(),
+                source,
+            };
+            let builder = ParquetRecordBatchReaderBuilder::try_new(handle).map_err(err)?;
+            let indices: Vec<usize> = columns
+                .iter()
+                .filter_map(|c| builder.schema().index_of(c).ok())
+                .collect();
+            let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+            for batch in builder.with_projection(mask).build().map_err(err)? {
+                let batch = batch.map_err(|e| QueryError::Read {
+                    path: path.clone(),
+                    source: e.into(),
+                })?;
+                f(&batch);
+            }
+        }
+        Ok(())
+    }
+}

@@ -88,6 +88,8 @@ fn emit_openai(
     base: &Base,
     out: &mut Vec<Event>,
 ) {
+    // `{"text": ...}` is how some exporters write a completion (OpenTelemetry's `gen_ai.completion`).
+    let content = content.or_else(|| take(obj, &["text"]));
     let tool_calls = take(obj, &["tool_calls"]);
     let function_call = take(obj, &["function_call"]);
     let text = content.as_ref().and_then(content_text);

@@ -229,14 +229,25 @@ impl<'v> Span<'v> {
             result.link_method = Some(link);
             result.content = self.text(&["gen_ai.tool.call.result", "output.value", "output"]);
             result.is_error = Some(self.status_error);
-            out.push(call);
+            // A chat span's output already announced this call: the execution span adds its result,
+            // not a second call.
+            let announced = call.call_id.as_ref().is_some_and(|id| seen.contains(&("call".to_string(), id.clone())));
+            if !announced {
+                out.push(call);
+            }
             out.push(result);
         } else {
             let trace = self.trace_id.clone().unwrap_or_default();
             let mut emit_once = |m: Value<'_>, ptr: String, out: &mut Vec<Event>| {
                 let key = (trace.clone(), json::encode(&m));
                 if seen.insert(key) {
+                    let from = out.len();
                     emit_message(m, &ptr, &base, out);
+                    for e in &out[from..] {
+                        if let (tracehound_schema::EventKind::ToolCall, Some(id)) = (e.kind, &e.call_id) {
+                            seen.insert(("call".to_string(), id.clone()));
+                        }
+                    }
                 }
             };
             // Newest generation first; a span carries one of them.

@@ -50,11 +50,12 @@ pub(crate) struct Input {
     pub(crate) compression: Compression,
 }
 
+/// A path that could not be read, and why.
+pub(crate) type Unreadable = (String, String);
+
 /// Expands files and directories (recursively, sorted, so runs are deterministic) into inputs.
 /// Unreadable entries are returned as `(path, reason)` so they are reported, not silently dropped.
-pub(crate) fn discover(
-    paths: &[PathBuf],
-) -> Result<(Vec<Input>, Vec<(String, String)>), IngestError> {
+pub(crate) fn discover(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<Unreadable>), IngestError> {
     let mut inputs = Vec::new();
     let mut unreadable = Vec::new();
     for path in paths {
@@ -142,13 +143,21 @@ struct Limited<R> {
 
 impl<R: Read> Read for Limited<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n as u64 > self.left {
-            return Err(io::Error::other(format!(
-                "decompressed size exceeds the limit of {} bytes (--max-decompressed)",
-                self.limit
-            )));
+        if self.left == 0 {
+            // At the limit: fine if the stream ends here, an error if it has more.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(format!(
+                    "decompressed size exceeds the limit of {} bytes (--max-decompressed)",
+                    self.limit
+                ))),
+            };
         }
+        let cap = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..cap])?;
         self.left -= n as u64;
         Ok(n)
     }
@@ -209,27 +218,39 @@ pub(crate) fn detect(
     limits: &Limits,
 ) -> io::Result<Detected> {
     let mut stream = open_stream(input, limits)?;
-    let mut head = vec![0u8; SNIFF_BYTES];
-    let n = match read_up_to(&mut stream, &mut head) {
-        Ok(n) => n,
-        Err(e) => {
+    // Read what can be read: a truncated or corrupt stream is still detected from its good start, and
+    // the job that reads it reports the failure at its offset.
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    let mut read_error = None;
+    let mut buf = vec![0u8; 1 << 16];
+    while head.len() < SNIFF_BYTES {
+        match stream.read(&mut buf[..(SNIFF_BYTES - head.len()).min(1 << 16)]) {
+            Ok(0) => break,
+            Ok(k) => head.extend_from_slice(&buf[..k]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                read_error = Some(e);
+                break;
+            }
+        }
+    }
+    let n = head.len();
+    if n == 0 {
+        if let Some(e) = read_error {
             return Ok(Detected::Unknown {
                 reason: format!("cannot read: {e}"),
                 excerpt: Vec::new(),
-            })
+            });
         }
-    };
-    head.truncate(n);
+    }
+    // A failed read ends the input early; treat what was read as complete for sniffing.
+    let complete = read_error.is_some() || n < SNIFF_BYTES;
     let ctx = FileCtx {
         stem: file_stem(&input.path),
         session: None,
     };
     let Some(start) = head.iter().position(|b| !b.is_ascii_whitespace()) else {
-        return Ok(if n == 0 {
-            Detected::Empty
-        } else {
-            Detected::Empty
-        });
+        return Ok(Detected::Empty);
     };
     if head[..n.min(8192)].contains(&0) {
         return Ok(unknown("binary data (NUL bytes), not a JSON log", &head));
@@ -241,7 +262,7 @@ pub(crate) fn detect(
     // Is the first line a whole JSON value? Then this is JSONL (a one-line document is a one-record
     // JSONL file: the same events either way).
     let first_line_end = memchr::memchr(b'\n', &head[start..]).map(|i| start + i);
-    let first_line_complete = first_line_end.is_some() || n < SNIFF_BYTES;
+    let first_line_complete = first_line_end.is_some() || complete;
     let mut first = head[start..first_line_end.unwrap_or(n)].to_vec();
     let first_is_value =
         first_line_complete && !json::nesting_exceeds(&first, json::MAX_DEPTH) && {
@@ -282,6 +303,9 @@ pub(crate) fn detect(
 
     // A multi-line document: read it whole, within the limit.
     let mut bytes = head;
+    if let Some(e) = read_error {
+        return Ok(unknown(&format!("truncated or corrupt input: {e}"), &bytes));
+    }
     if n == SNIFF_BYTES {
         let cap = limits.max_document.saturating_sub(bytes.len() as u64);
         let mut limited = (&mut stream).take(cap + 1);
@@ -371,8 +395,11 @@ pub(crate) struct Job {
     /// Byte offset of `data` in the (decompressed) file.
     pub(crate) base_offset: u64,
     pub(crate) document: bool,
-    /// A read error that ended this file after this job's bytes (truncated or corrupt stream).
+    /// A read error that ended this file after this job's bytes (truncated or corrupt stream), or, on
+    /// a job without bytes, why the whole file could not be read.
     pub(crate) trailing_error: Option<String>,
+    /// The excerpt for `trailing_error`'s reject.
+    pub(crate) error_excerpt: Vec<u8>,
 }
 
 /// Cuts a mapped file into newline-aligned chunks.
@@ -393,6 +420,7 @@ pub(crate) fn mapped_chunks(input: usize, map: Arc<Mmap>) -> Vec<Job> {
             base_offset: start as u64,
             document: false,
             trailing_error: None,
+            error_excerpt: Vec::new(),
         });
         start = end;
     }
@@ -424,6 +452,52 @@ impl StreamChunks {
     }
 }
 
+impl StreamChunks {
+    /// One enormous line: keep its head (enough to reject it with an excerpt), discard the rest up to
+    /// and including its newline, and return the head as a job of its own.
+    fn oversized(&mut self, mut buf: Vec<u8>) -> Job {
+        let head_len = self.max_line + 1;
+        let mut dropped = (buf.len() - head_len) as u64;
+        buf.truncate(head_len);
+        buf.push(b'\n');
+        let mut error = None;
+        let mut scratch = vec![0u8; 1 << 16];
+        loop {
+            match self.stream.read(&mut scratch) {
+                Ok(0) => {
+                    self.done = true;
+                    break;
+                }
+                Ok(k) => match memchr::memchr(b'\n', &scratch[..k]) {
+                    Some(i) => {
+                        dropped += i as u64;
+                        self.carry = scratch[i + 1..k].to_vec();
+                        break;
+                    }
+                    None => dropped += k as u64,
+                },
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    error = Some(format!("truncated or corrupt input: {e}"));
+                    self.done = true;
+                    break;
+                }
+            }
+        }
+        let job = Job {
+            input: self.input,
+            data: JobData::Owned(buf),
+            base_offset: self.offset,
+            document: false,
+            trailing_error: error,
+            error_excerpt: Vec::new(),
+        };
+        // The line's bytes, kept or dropped, plus its newline.
+        self.offset += head_len as u64 + dropped + 1;
+        job
+    }
+}
+
 impl Iterator for StreamChunks {
     type Item = Job;
 
@@ -432,18 +506,29 @@ impl Iterator for StreamChunks {
             return None;
         }
         let mut buf = std::mem::take(&mut self.carry);
-        let want = CHUNK_BYTES.max(buf.len() + 1);
+        let mut newline_seen = memchr::memchr(b'\n', &buf).is_some();
         let mut error = None;
         loop {
+            if buf.len() >= CHUNK_BYTES && newline_seen {
+                break;
+            }
+            if buf.len() > self.max_line && !newline_seen {
+                return Some(self.oversized(buf));
+            }
             let old = buf.len();
-            buf.resize(want.max(old + 1), 0);
+            // Read in blocks of at least 1 MiB: growing by what one read returns would make a long
+            // line quadratic.
+            buf.resize(old + CHUNK_BYTES.saturating_sub(old).max(1 << 20), 0);
             match self.stream.read(&mut buf[old..]) {
                 Ok(0) => {
                     buf.truncate(old);
                     self.done = true;
                     break;
                 }
-                Ok(k) => buf.truncate(old + k),
+                Ok(k) => {
+                    buf.truncate(old + k);
+                    newline_seen |= memchr::memchr(b'\n', &buf[old..]).is_some();
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
                 Err(e) => {
                     buf.truncate(old);
@@ -453,52 +538,6 @@ impl Iterator for StreamChunks {
                     ));
                     self.done = true;
                     break;
-                }
-            }
-            if buf.len() >= CHUNK_BYTES {
-                match memchr::memrchr(b'\n', &buf) {
-                    Some(_) => break,
-                    None if buf.len() > self.max_line => {
-                        // One enormous line: keep its head (enough to reject it with an excerpt),
-                        // discard the rest up to and including its newline.
-                        let head_len = self.max_line + 1;
-                        let mut dropped = (buf.len() - head_len) as u64;
-                        buf.truncate(head_len);
-                        buf.push(b'\n');
-                        let mut scratch = vec![0u8; 1 << 16];
-                        loop {
-                            match self.stream.read(&mut scratch) {
-                                Ok(0) => {
-                                    self.done = true;
-                                    break;
-                                }
-                                Ok(k) => match memchr::memchr(b'\n', &scratch[..k]) {
-                                    Some(i) => {
-                                        dropped += i as u64;
-                                        self.carry = scratch[i + 1..k].to_vec();
-                                        break;
-                                    }
-                                    None => dropped += k as u64,
-                                },
-                                Err(e) => {
-                                    error = Some(format!("truncated or corrupt input: {e}"));
-                                    self.done = true;
-                                    break;
-                                }
-                            }
-                        }
-                        let job = Job {
-                            input: self.input,
-                            data: JobData::Owned(buf),
-                            base_offset: self.offset,
-                            document: false,
-                            trailing_error: error,
-                        };
-                        // The line's bytes, kept or dropped, plus its newline.
-                        self.offset += head_len as u64 + dropped + 1;
-                        return Some(job);
-                    }
-                    None => continue,
                 }
             }
         }
@@ -517,6 +556,7 @@ impl Iterator for StreamChunks {
             base_offset: self.offset,
             document: false,
             trailing_error: error,
+            error_excerpt: Vec::new(),
         };
         self.offset += job.data.bytes().len() as u64;
         Some(job)

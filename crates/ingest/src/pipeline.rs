@@ -96,6 +96,23 @@ pub(crate) fn parse_job(
             match adapter.convert(value, ctx, &mut out.events) {
                 Ok(()) => {
                     for e in &mut out.events[before..] {
+                        // An empty id is no id (AgentDojo writes `tool_call_id: ""`): left empty it
+                        // would pair every id-less result with every id-less call.
+                        for id in [
+                            &mut e.call_id,
+                            &mut e.event_id,
+                            &mut e.parent_id,
+                            &mut e.message_id,
+                        ] {
+                            if id.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                                *id = None;
+                            }
+                        }
+                        if e.call_id.is_none()
+                            && e.link_method == Some(tracehound_schema::LinkMethod::ExplicitId)
+                        {
+                            e.link_method = None;
+                        }
                         e.source_line = line;
                         e.source_offset = offset;
                         if e.session_id.is_empty() {
@@ -135,7 +152,13 @@ pub(crate) fn parse_job(
     });
     if let Some(reason) = &job.trailing_error {
         out.records += 1;
-        reject(&mut out, None, bytes.len() as u64, reason.clone(), &[]);
+        reject(
+            &mut out,
+            None,
+            bytes.len() as u64,
+            reason.clone(),
+            &job.error_excerpt,
+        );
     }
     out
 }

@@ -247,10 +247,6 @@ impl Ingest {
                         None => break,
                     }
                 }
-                for extra in jobs.drain_rejects() {
-                    write_reject(&mut rejects_out, &extra, &rejects_tmp)?;
-                    rejects += 1;
-                }
                 if window.is_empty() {
                     break;
                 }
@@ -261,7 +257,9 @@ impl Ingest {
                         .par_iter()
                         .map(|job| {
                             let st = &states_ref[job.input];
-                            let format = st.format.expect("jobs exist only for detected inputs");
+                            // Jobs of undetected inputs carry no bytes, only their reject: any adapter
+                            // will do, none is called.
+                            let format = st.format.unwrap_or(SourceFormat::FlatJsonl);
                             parse_job(job, format, &st.ctx, &st.entry.path, limits)
                         })
                         .collect()
@@ -366,6 +364,7 @@ impl Ingest {
         let mut reports = Vec::new();
         for st in states {
             let mut entry = st.entry;
+            entry.generation = generation;
             entry.sha256 = prehashed
                 .get(&entry.path)
                 .or_else(|| hashes.get(&entry.path))
@@ -435,7 +434,6 @@ struct JobSource<'a> {
     next_input: usize,
     queued: std::collections::VecDeque<Job>,
     stream: Option<StreamChunks>,
-    rejects: Vec<Reject>,
 }
 
 impl<'a> JobSource<'a> {
@@ -447,12 +445,7 @@ impl<'a> JobSource<'a> {
             next_input: 0,
             queued: Default::default(),
             stream: None,
-            rejects: Vec::new(),
         }
-    }
-
-    fn drain_rejects(&mut self) -> Vec<Reject> {
-        std::mem::take(&mut self.rejects)
     }
 
     fn next(&mut self, states: &mut Vec<FileState>) -> Option<Job> {
@@ -492,16 +485,14 @@ impl<'a> JobSource<'a> {
             let (format, ctx) = match detected {
                 Detected::Empty => (None, FileCtx::default()),
                 Detected::Unknown { reason, excerpt } => {
-                    entry.records = 1;
-                    entry.rejects = 1;
+                    // A job without bytes carries the file's reject, so it is written in input order
+                    // like every other reject (deterministic rejects file at any thread count).
                     entry.error = Some(reason.clone());
-                    self.rejects.push(Reject {
-                        file: inp.name.clone(),
-                        line: None,
-                        offset: 0,
-                        reason: format!("unknown format: {reason}"),
-                        excerpt: crate::excerpt(&excerpt),
-                    });
+                    self.queued.push_back(error_job(
+                        idx,
+                        format!("unknown format: {reason}"),
+                        excerpt,
+                    ));
                     (None, FileCtx::default())
                 }
                 Detected::Document { format, ctx, bytes } => {
@@ -511,6 +502,7 @@ impl<'a> JobSource<'a> {
                         base_offset: 0,
                         document: true,
                         trailing_error: None,
+                        error_excerpt: Vec::new(),
                     });
                     (Some(format), ctx)
                 }
@@ -522,9 +514,12 @@ impl<'a> JobSource<'a> {
                                 self.stream = Some(StreamChunks::new(idx, s, self.limits.max_line))
                             }
                             Err(e) => {
-                                entry.records += 1;
-                                entry.rejects += 1;
                                 entry.error = Some(format!("cannot read: {e}"));
+                                self.queued.push_back(error_job(
+                                    idx,
+                                    format!("cannot read: {e}"),
+                                    Vec::new(),
+                                ));
                             }
                         },
                     }
@@ -534,6 +529,17 @@ impl<'a> JobSource<'a> {
             entry.format = format.map(|f| f.as_str().to_string());
             states.push(FileState { entry, format, ctx });
         }
+    }
+}
+
+fn error_job(input: usize, reason: String, excerpt: Vec<u8>) -> Job {
+    Job {
+        input,
+        data: JobData::Owned(Vec::new()),
+        base_offset: 0,
+        document: false,
+        trailing_error: Some(reason),
+        error_excerpt: excerpt,
     }
 }
 

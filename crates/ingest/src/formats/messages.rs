@@ -102,7 +102,8 @@ fn emit_openai(
     if kind == EventKind::ToolResult {
         let mut e = base.event(kind, pointer);
         e.content = text;
-        e.call_id = take_text(obj, &["tool_call_id", "tool_use_id", "call_id"]);
+        e.call_id =
+            take_text(obj, &["tool_call_id", "tool_use_id", "call_id"]).filter(|id| !id.is_empty());
         if e.call_id.is_some() {
             e.link_method = Some(LinkMethod::ExplicitId);
         }
@@ -110,7 +111,9 @@ fn emit_openai(
         if let Some(call) = take(obj, &["tool_call"]) {
             e.tool_name = json::str_at(&call, "function").map(str::to_string);
             if e.call_id.is_none() {
-                e.call_id = json::str_at(&call, "id").map(str::to_string);
+                e.call_id = json::str_at(&call, "id")
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_string);
                 e.link_method = e.call_id.as_ref().map(|_| LinkMethod::ExplicitId);
             }
             e.args = json::get(&call, "args").map(json::to_text);

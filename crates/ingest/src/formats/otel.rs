@@ -231,7 +231,10 @@ impl<'v> Span<'v> {
             result.is_error = Some(self.status_error);
             // A chat span's output already announced this call: the execution span adds its result,
             // not a second call.
-            let announced = call.call_id.as_ref().is_some_and(|id| seen.contains(&("call".to_string(), id.clone())));
+            let announced = call
+                .call_id
+                .as_ref()
+                .is_some_and(|id| seen.contains(&("call".to_string(), id.clone())));
             if !announced {
                 out.push(call);
             }
@@ -244,7 +247,9 @@ impl<'v> Span<'v> {
                     let from = out.len();
                     emit_message(m, &ptr, &base, out);
                     for e in &out[from..] {
-                        if let (tracehound_schema::EventKind::ToolCall, Some(id)) = (e.kind, &e.call_id) {
+                        if let (tracehound_schema::EventKind::ToolCall, Some(id)) =
+                            (e.kind, &e.call_id)
+                        {
                             seen.insert(("call".to_string(), id.clone()));
                         }
                     }
@@ -540,7 +545,7 @@ fn indexed_messages(attrs: &BTreeMap<String, Value<'_>>, prefix: &str) -> Vec<Va
 /// Trace and span ids are hex in OTLP/JSON by the spec, base64 in some exporters (protobuf JSON
 /// mapping). Normalized to lowercase hex so the same span has one id whatever exported it.
 fn normalize_id(s: &str) -> String {
-    let is_hex = s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let is_hex = s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit());
     if is_hex {
         return s.to_ascii_lowercase();
     }

@@ -77,7 +77,7 @@ fn every_kind_of_bad_input_is_a_located_reject_and_the_rest_lands() {
     let summary = IngestBuilder::new()
         .threads(2)
         .build()
-        .run(&[inputs.clone()], &store)
+        .run(std::slice::from_ref(&inputs), &store)
         .unwrap();
     assert_accounting(&store);
     let rows = rows(&store);
@@ -166,7 +166,7 @@ fn an_enormous_line_is_rejected_without_buffering_it_plain_and_compressed() {
         let summary = IngestBuilder::new()
             .threads(2)
             .build()
-            .run(&[input.clone()], &store)
+            .run(std::slice::from_ref(&input), &store)
             .unwrap();
         assert_accounting(&store);
         let i = &summary.inputs[0];

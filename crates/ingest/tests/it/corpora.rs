@@ -181,7 +181,7 @@ fn agentdojo_runs_become_one_session_each_with_every_tool_call() {
         return;
     };
     let store = tempfile::tempdir().unwrap();
-    let summary = util::ingest(&[dir.clone()], store.path());
+    let summary = util::ingest(std::slice::from_ref(&dir), store.path());
     assert_eq!(summary.inputs.len(), 1600);
     assert_eq!(summary.sessions, 1600);
     assert!(summary

@@ -69,7 +69,7 @@ fn ingesting_again_adds_new_inputs_continues_sessions_and_skips_known_ones() {
 
     let first = IngestBuilder::new()
         .build()
-        .run(&[a.clone()], &store)
+        .run(std::slice::from_ref(&a), &store)
         .unwrap();
     assert_eq!(first.generation, 1);
     let second = IngestBuilder::new()

@@ -46,8 +46,14 @@ pub(crate) struct IngestArgs {
     #[arg(long, default_value_t = 64 << 30)]
     pub(crate) max_decompressed: u64,
     /// Memory for buffered events before spilling to disk, in MiB.
-    #[arg(long, default_value_t = 96)]
+    #[arg(long, default_value_t = 64)]
     pub(crate) memory_mb: usize,
+    /// zstd level of the large text columns (content, args, attributes).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) zstd_text_level: i32,
+    /// zstd level of the other columns.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) zstd_level: i32,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub(crate) quiet: bool,

@@ -31,6 +31,7 @@ pub(crate) fn run(args: IngestArgs) -> anyhow::Result<ExitStatus> {
             max_decompressed: args.max_decompressed,
         })
         .memory_budget(args.memory_mb << 20)
+        .zstd_levels(args.zstd_text_level, args.zstd_level)
         .command_line(std::env::args().collect());
     if let Some(n) = args.threads {
         builder = builder.threads(n);

@@ -288,7 +288,6 @@ pub(crate) fn write_bucket(
         }
     }
     let last = flush_run(&mut current, spilled_runs || any_spilled)?;
-    drop(flush_run);
     if run_files.is_empty() {
         in_memory = last;
     } else if let Some((batches, order)) = last {

@@ -27,7 +27,7 @@ fn ingest(c: &mut Criterion) {
                 IngestBuilder::new()
                     .threads(threads)
                     .build()
-                    .run(&[input.clone()], &store)
+                    .run(std::slice::from_ref(&input), &store)
                     .unwrap()
             })
         });

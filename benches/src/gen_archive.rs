@@ -28,8 +28,8 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+    fn pick(&mut self, items: &[&'static str]) -> &'static str {
+        items[self.below(items.len() as u64) as usize]
     }
 }
 
@@ -108,7 +108,7 @@ const INJECTIONS: &[&str] = &[
 fn text(rng: &mut Rng, bytes: usize, out: &mut String) {
     out.clear();
     while out.len() < bytes {
-        out.push_str(*rng.pick(WORDS));
+        out.push_str(rng.pick(WORDS));
         out.push(if rng.below(12) == 0 { '\n' } else { ' ' });
     }
 }
@@ -158,7 +158,7 @@ fn main() {
                 id: format!("sess-{next_session:08x}-{:04x}", rng.below(0xffff)),
                 user: format!("user-{}", rng.below(5000)),
                 agent: format!("agent-{}", rng.below(40)),
-                model: *rng.pick(MODELS),
+                model: rng.pick(MODELS),
                 step: 0,
                 steps: 8 + rng.below(60) as u32,
                 injected: rng.below(50) == 0,
@@ -179,7 +179,7 @@ fn main() {
             let size = (100f64 * (500f64).powf(rng.below(1000) as f64 / 1000.0)) as usize;
             text(&mut rng, size, &mut buf);
             if s.injected && rng.below(3) == 0 {
-                buf.push_str(*rng.pick(INJECTIONS));
+                buf.push_str(rng.pick(INJECTIONS));
             }
             obj.insert("event".into(), "tool_result".into());
             obj.insert("tool".into(), tool.into());
@@ -216,7 +216,7 @@ fn main() {
                     obj.insert("usage".into(), usage);
                 }
                 _ => {
-                    let tool = *rng.pick(TOOLS);
+                    let tool = rng.pick(TOOLS);
                     let call_id = format!("call_{:016x}", rng.next());
                     let to = if s.injected && rng.below(2) == 0 {
                         "attacker@evil.example".to_string()
@@ -225,7 +225,7 @@ fn main() {
                     };
                     let args = serde_json::json!({
                         "to": to,
-                        "query": *rng.pick(WORDS),
+                        "query": rng.pick(WORDS),
                         "url": format!("https://{}.example.com/api/v{}", rng.pick(&["docs", "api", "files"]), rng.below(3)),
                         "amount": rng.below(10_000),
                         "path": format!("/srv/data/{}.txt", rng.below(1000)),

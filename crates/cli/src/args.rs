@@ -20,6 +20,77 @@ pub(crate) enum Command {
     /// Show what a store holds: inputs, formats, events per kind.
     #[command(after_help = "Example:\n  tracehound info --store case-42 --format json")]
     Info(InfoArgs),
+    /// One session's events in order: calls paired with results, argument provenance, findings inline.
+    #[command(after_help = "Example:\n  tracehound timeline fin-0001 --store case-42 --around 11 --before 5 --after 2")]
+    Timeline(TimelineArgs),
+    /// Run every detector over every session; exit 1 when a finding reaches --fail-on.
+    #[command(after_help = "Example:\n  tracehound scan --store case-42 --min-severity medium --fail-on high --format jsonl --output findings.jsonl")]
+    Scan(ScanArgs),
+    /// Scan policies: `tracehound policy init > policy.toml` writes the commented default.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Print the default policy, every setting commented.
+    Init,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct TimelineArgs {
+    /// The session id.
+    pub(crate) session: String,
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// Center on this seq, or on the event nearest this RFC 3339 time.
+    #[arg(long)]
+    pub(crate) around: Option<String>,
+    /// Events shown before the center.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) before: usize,
+    /// Events shown after the center.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) after: usize,
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub(crate) format: ListFormat,
+    /// Show credentials found in log content instead of redacting them.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScanArgs {
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
+    /// Report only findings at or above this severity.
+    #[arg(long, value_parser = ["info", "low", "medium", "high", "critical"])]
+    pub(crate) min_severity: Option<String>,
+    /// Exit with code 1 when a finding at or above this severity exists.
+    #[arg(long, value_parser = ["info", "low", "medium", "high", "critical"])]
+    pub(crate) fail_on: Option<String>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub(crate) format: ListFormat,
+    /// Write findings here instead of stdout; a `.parquet` path writes Parquet.
+    #[arg(long)]
+    pub(crate) output: Option<PathBuf>,
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+    /// Show credentials found in log content instead of redacting them.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
 }
 
 #[derive(Debug, clap::Args)]

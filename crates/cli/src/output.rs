@@ -17,6 +17,103 @@ pub(crate) fn terminal_safe(s: &str) -> String {
         .collect()
 }
 
+/// A CSV cell: quoted, and neutralised when a spreadsheet would read it as a formula.
+pub(crate) fn csv_cell(s: &str) -> String {
+    let guarded = match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        _ => s.to_string(),
+    };
+    format!("\"{}\"", guarded.replace('"', "\"\""))
+}
+
+/// Log text with credentials redacted, unless the user asked to see them.
+pub(crate) fn redact(text: &str, show_secrets: bool) -> String {
+    if show_secrets {
+        return text.to_string();
+    }
+    let found = tracehound_query::find_secrets(text);
+    if found.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for m in found {
+        if m.start < last {
+            continue;
+        }
+        out.push_str(&text[last..m.start]);
+        out.push_str(&format!("[{} redacted, fingerprint {}]", m.kind, m.fingerprint));
+        last = m.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// One line of log text for a table: redacted, control characters replaced, newlines shown as `⏎`,
+/// cut to `max` characters.
+pub(crate) fn one_line(text: &str, max: usize, show_secrets: bool) -> String {
+    let red = redact(text, show_secrets);
+    let flat: String = red.chars().map(|c| if c == '\n' { '⏎' } else { c }).collect();
+    let safe = terminal_safe(&flat);
+    if safe.chars().count() > max {
+        let cut: String = safe.chars().take(max).collect();
+        format!("{cut}…")
+    } else {
+        safe
+    }
+}
+
+/// Microseconds since the epoch as `YYYY-MM-DD HH:MM:SS.mmm` UTC.
+pub(crate) fn fmt_ts(micros: Option<i64>) -> String {
+    let Some(m) = micros else { return "-".repeat(23) };
+    let secs = m.div_euclid(1_000_000);
+    let ms = m.rem_euclid(1_000_000) / 1000;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}.{ms:03}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Parses an RFC 3339 time into microseconds since the epoch.
+pub(crate) fn parse_time(s: &str) -> Option<i64> {
+    // Accept `YYYY-MM-DDTHH:MM:SS[.f][Z|±HH:MM]` without a date library in the binary.
+    let s = s.trim();
+    let (date, rest) = s.split_once(['T', ' '])?;
+    let mut dp = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, mo, d) = (dp.next()??, dp.next()??, dp.next()??);
+    let (time, offset) = match rest.find(['Z', 'z', '+']).or_else(|| rest.rfind('-')) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let mut tp = time.split(':');
+    let (h, mi) = (tp.next()?.parse::<i64>().ok()?, tp.next()?.parse::<i64>().ok()?);
+    let sec: f64 = tp.next().unwrap_or("0").parse().ok()?;
+    let off_min = match offset.chars().next() {
+        Some(sign @ ('+' | '-')) => {
+            let (oh, om) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
+            let m = oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?;
+            if sign == '-' { -m } else { m }
+        }
+        _ => 0,
+    };
+    let (yy, mm) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * mm + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 - off_min * 60;
+    Some(secs * 1_000_000 + (sec * 1e6).round() as i64)
+}
+
 pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
@@ -42,6 +139,27 @@ pub(crate) fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_cells_cannot_become_formulas() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-2+3"), "\"'-2+3\"");
+        assert_eq!(csv_cell("plain"), "\"plain\"");
+    }
+
+    #[test]
+    fn times_round_trip() {
+        let t = parse_time("2026-11-20T09:00:04Z").unwrap();
+        assert_eq!(fmt_ts(Some(t)), "2026-11-20 09:00:04.000");
+        assert_eq!(parse_time("2026-11-20T11:00:04+02:00"), Some(t));
+    }
+
+    #[test]
+    fn secrets_are_redacted_unless_asked() {
+        let text = "token ghp_0123456789abcdefghijABCDEFGHIJ012345 here";
+        assert!(!redact(text, false).contains("ghp_0123"));
+        assert!(redact(text, true).contains("ghp_0123"));
+    }
 
     #[test]
     fn escape_sequences_never_reach_the_terminal() {

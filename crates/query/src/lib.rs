@@ -1,9 +1,26 @@
-//! This crate answers questions over a tracehound store: what it holds (`info`), and, as the
-//! investigation features land, timelines, detectors, hunting and reports. It reads the store through
-//! its manifest only, so files of an uncommitted ingest are never seen.
+//! This crate answers questions over a tracehound store: what it holds (`info`), one session's
+//! timeline with the provenance of every tool argument, and every detector over every session (`scan`).
+//! It reads the store through its manifest only, so files of an uncommitted ingest are never seen. The
+//! detectors are plain Rust over [`Session`]s: no query engine inside them.
 
+mod detectors;
+mod events;
+mod finding;
 mod info;
+mod instruction;
+mod policy;
+mod provenance;
+mod scan;
 mod store;
+mod timeline;
 
-pub use info::{info, StoreInfo};
+pub use detectors::{find_secrets, registry, Analysis, Detector, SecretMatch, SessionStats};
+pub use events::{EventRow, Session};
+pub use finding::{Evidence, Finding, Severity};
+pub use info::{info, FormatCount, StoreInfo};
+pub use instruction::{instruction_score, Cue, InstructionScore};
+pub use policy::{Policy, PolicyError};
+pub use provenance::{argument_values, session_provenance, ArgValue, Origin, ValueKind, ValueProvenance};
+pub use scan::{session_findings, Scan, ScanBuilder, ScanResult};
 pub use store::{QueryError, Store};
+pub use timeline::{timeline, Around, Entry, Timeline};

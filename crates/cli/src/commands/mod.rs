@@ -1,5 +1,8 @@
 mod info;
 mod ingest;
+mod policy;
+mod scan;
+mod timeline;
 
 use crate::args::{Cli, Command};
 
@@ -7,7 +10,6 @@ use crate::args::{Cli, Command};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ExitStatus {
     Clean,
-    #[allow(dead_code)] // used by `scan` and `report` once they land
     Findings,
     Error,
 }
@@ -26,5 +28,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Ingest(args) => ingest::run(args),
         Command::Info(args) => info::run(args),
+        Command::Timeline(args) => timeline::run(args),
+        Command::Scan(args) => scan::run(args),
+        Command::Policy(cmd) => policy::run(cmd),
     }
 }

@@ -1,0 +1,89 @@
+use std::io::Write;
+
+use anyhow::Context;
+use tracehound_query::{ScanBuilder, Severity, Store};
+
+use super::ExitStatus;
+use crate::args::{ListFormat, ScanArgs};
+use crate::commands::timeline::redact_json;
+use crate::output::{csv_cell, fmt_ts, one_line, terminal_safe};
+
+pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
+    let store = Store::open(&args.store).with_context(|| format!("cannot open store `{}`", args.store.display()))?;
+    let policy = super::policy::load(args.policy.as_deref())?;
+    let mut builder = ScanBuilder::new().policy(policy).min_severity(args.min_severity.as_deref().and_then(Severity::parse));
+    if let Some(n) = args.threads {
+        builder = builder.threads(n);
+    }
+    let result = builder.build().run(&store)?;
+    let show = args.show_secrets;
+    let mut sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    match args.format {
+        ListFormat::Jsonl => {
+            for f in &result.findings {
+                serde_json::to_writer(&mut sink, &redact_json(serde_json::to_value(f)?, show))?;
+                writeln!(sink)?;
+            }
+        }
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut sink, &redact_json(serde_json::to_value(&result)?, show))?;
+            writeln!(sink)?;
+        }
+        ListFormat::Csv => {
+            writeln!(sink, "id,detector,severity,session_id,seq,ts,summary,related,source_file,source_line,source_pointer")?;
+            for f in &result.findings {
+                let related: Vec<String> = f.related.iter().map(|s| s.to_string()).collect();
+                let cells = [
+                    f.id.clone(),
+                    f.detector.clone(),
+                    f.severity.as_str().to_string(),
+                    f.session_id.clone(),
+                    f.seq.to_string(),
+                    fmt_ts(f.ts),
+                    crate::output::redact(&f.summary, show),
+                    related.join(" "),
+                    f.source_file.clone(),
+                    f.source_line.map(|l| l.to_string()).unwrap_or_default(),
+                    f.source_pointer.clone(),
+                ];
+                let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+                writeln!(sink, "{}", line.join(","))?;
+            }
+        }
+        ListFormat::Table => {
+            for f in &result.findings {
+                writeln!(
+                    sink,
+                    "{:<8} {:<40} {} seq {}: {}",
+                    f.severity.as_str(),
+                    f.detector,
+                    terminal_safe(&f.session_id),
+                    f.seq,
+                    one_line(&f.summary, 160, show)
+                )?;
+                writeln!(sink, "         open: tracehound timeline {} --store {} --around {}", terminal_safe(&f.session_id), terminal_safe(&args.store.display().to_string()), f.seq)?;
+            }
+        }
+    }
+    sink.flush()?;
+    drop(sink);
+    // The summary goes to stderr so stdout stays pure findings for pipes.
+    let mut err = std::io::stderr().lock();
+    let secs = result.elapsed.as_secs_f64();
+    writeln!(err, "scanned {} sessions, {} events in {:.2}s ({:.0} MB/s of original input)", result.sessions, result.events, secs, result.input_bytes as f64 / 1e6 / secs.max(1e-9))?;
+    writeln!(err, "{} findings in {} sessions, {} to {}", result.findings.len(), result.sessions_affected, fmt_ts(result.first_ts), fmt_ts(result.last_ts))?;
+    for (detector, by_sev) in &result.counts {
+        let parts: Vec<String> = by_sev.iter().rev().map(|(s, n)| format!("{s} {n}")).collect();
+        writeln!(err, "  {detector:<40} {}", parts.join(", "))?;
+    }
+    let fail_on = args.fail_on.as_deref().and_then(Severity::parse);
+    Ok(match fail_on {
+        Some(level) if result.findings.iter().any(|f| f.severity >= level) => ExitStatus::Findings,
+        _ => ExitStatus::Clean,
+    })
+}

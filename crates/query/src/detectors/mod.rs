@@ -1,0 +1,207 @@
+//! Detectors. Each is one file implementing [`Detector`], registered once in [`registry`]; a test checks
+//! that no two share a name. Each detector's doc comment says What it does / Why it matters / Example /
+//! Known false positives.
+//!
+//! A detector sees one session at a time ([`Detector::check`]), with the per-session analysis every
+//! detector shares computed once ([`Analysis`]: instruction scores of tool outputs, provenance of
+//! call arguments). Detectors that compare a session with the archive (baselines, medians) report from
+//! per-session statistics after all sessions were seen ([`Detector::check_archive`]), so a scan reads
+//! the store once.
+
+mod argument_matches_nothing;
+mod host_not_allowlisted;
+mod secret_exposed;
+mod sensitive_tool_without_approval;
+mod spend_over_expected;
+mod system_prompt_leak;
+mod tokens_over_usual;
+mod tool_call_argument_from_injected_output;
+mod tool_calls_over_limit;
+mod tool_error_rate_over_baseline;
+mod tool_outside_allowed_set;
+mod tool_output_instructs_model;
+mod user_reports_wrong_action;
+
+use crate::events::{EventRow, Session};
+use crate::finding::{bounded, finding_id, Evidence, Finding, Severity};
+use crate::instruction::{instruction_score, InstructionScore};
+use crate::policy::Policy;
+use crate::provenance::{session_provenance, ValueProvenance};
+
+pub use secret_exposed::{find_secrets, SecretMatch};
+
+/// What every detector may use about one session, computed once.
+pub struct Analysis<'a> {
+    pub session: &'a Session,
+    pub policy: &'a Policy,
+    /// Instruction score of each event (tool outputs only; `None` elsewhere).
+    pub instruction: Vec<Option<InstructionScore>>,
+    /// Provenance of each tool call's argument values, by event index.
+    pub provenance: Vec<(usize, Vec<ValueProvenance>)>,
+}
+
+impl<'a> Analysis<'a> {
+    pub fn new(session: &'a Session, policy: &'a Policy) -> Analysis<'a> {
+        let instruction = session
+            .events
+            .iter()
+            .map(|e| (e.kind == "tool_result").then(|| instruction_score(e.text())))
+            .collect();
+        Analysis { session, policy, instruction, provenance: session_provenance(session) }
+    }
+
+    /// Whether event `i` is a tool output flagged as instructing the model.
+    pub fn is_injected(&self, i: usize) -> bool {
+        self.instruction[i].as_ref().is_some_and(|s| s.score >= self.policy.instruction_threshold)
+    }
+
+    pub fn index_of_seq(&self, seq: u32) -> Option<usize> {
+        self.session.events.binary_search_by_key(&seq, |e| e.seq).ok()
+    }
+}
+
+/// Per-session numbers for the archive-level detectors.
+#[derive(Debug, Clone, Default)]
+pub struct SessionStats {
+    pub session_id: String,
+    pub agent_id: Option<String>,
+    pub user_id: Option<String>,
+    pub model: Option<String>,
+    pub calls: usize,
+    pub errors: usize,
+    pub tokens: i64,
+    pub spend: f64,
+    pub has_spend: bool,
+    /// Where to point a session-level finding: the first event.
+    pub first: Option<EventRow>,
+}
+
+impl SessionStats {
+    pub fn of(session: &Session) -> SessionStats {
+        let mut s = SessionStats { session_id: session.id.clone(), ..SessionStats::default() };
+        for e in &session.events {
+            s.agent_id = s.agent_id.take().or_else(|| e.agent_id.clone());
+            s.user_id = s.user_id.take().or_else(|| e.user_id.clone());
+            s.model = s.model.take().or_else(|| e.model.clone());
+            if e.kind == "tool_call" {
+                s.calls += 1;
+            }
+            if e.kind == "tool_result" && e.is_error == Some(true) {
+                s.errors += 1;
+            }
+            s.tokens += e.input_tokens.unwrap_or(0) + e.output_tokens.unwrap_or(0);
+            if let Some(c) = e.cost_usd {
+                s.spend += c;
+                s.has_spend = true;
+            }
+        }
+        s.first = session.events.first().cloned().map(|mut e| {
+            // Only the location is needed; do not keep a 50 KB payload per session.
+            e.content = None;
+            e.args = None;
+            e.attributes = None;
+            e
+        });
+        s
+    }
+}
+
+/// One detector.
+pub trait Detector: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// One line: what it sees.
+    fn summary(&self) -> &'static str;
+    /// Findings within one session.
+    fn check(&self, _cx: &Analysis<'_>, _out: &mut Vec<Finding>) {}
+    /// Findings that compare sessions with the archive, from every session's statistics.
+    fn check_archive(&self, _stats: &[SessionStats], _policy: &Policy, _out: &mut Vec<Finding>) {}
+}
+
+/// Every detector, in report order.
+pub fn registry() -> Vec<Box<dyn Detector>> {
+    vec![
+        Box::new(tool_output_instructs_model::ToolOutputInstructsModel),
+        Box::new(tool_call_argument_from_injected_output::ToolCallArgumentFromInjectedOutput),
+        Box::new(tool_calls_over_limit::ToolCallsOverLimit),
+        Box::new(host_not_allowlisted::HostNotAllowlisted),
+        Box::new(tool_error_rate_over_baseline::ToolErrorRateOverBaseline),
+        Box::new(spend_over_expected::SpendOverExpected),
+        Box::new(tokens_over_usual::TokensOverUsual),
+        Box::new(argument_matches_nothing::ArgumentMatchesNothing),
+        Box::new(system_prompt_leak::SystemPromptLeak),
+        Box::new(secret_exposed::SecretExposed),
+        Box::new(tool_outside_allowed_set::ToolOutsideAllowedSet),
+        Box::new(sensitive_tool_without_approval::SensitiveToolWithoutApproval),
+        Box::new(user_reports_wrong_action::UserReportsWrongAction),
+    ]
+}
+
+/// A finding at an event, with the common fields filled.
+pub(crate) fn finding_at(
+    detector: &str,
+    severity: Severity,
+    e: &EventRow,
+    summary: String,
+    extra_id: &str,
+) -> Finding {
+    Finding {
+        id: finding_id(detector, &e.session_id, e.seq, extra_id),
+        detector: detector.to_string(),
+        severity,
+        session_id: e.session_id.clone(),
+        seq: e.seq,
+        ts: e.ts,
+        source_file: e.source_file.clone(),
+        source_line: e.source_line,
+        source_pointer: e.source_pointer.clone(),
+        summary,
+        score: None,
+        evidence: Vec::new(),
+        related: Vec::new(),
+        tool_name: e.tool_name.clone(),
+        user_id: e.user_id.clone(),
+        agent_id: e.agent_id.clone(),
+    }
+}
+
+pub(crate) fn evidence(e: &EventRow, field: &str, start: usize, end: usize, label: &str) -> Evidence {
+    let text = if field == "args" { e.args.as_deref() } else { e.content.as_deref() }.unwrap_or("");
+    Evidence {
+        seq: e.seq,
+        field: field.to_string(),
+        start,
+        end,
+        label: label.to_string(),
+        text: bounded(text, start, end),
+    }
+}
+
+/// Median of a list (0 when empty).
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detector_names_are_unique_snake_case() {
+        let mut names: Vec<_> = registry().iter().map(|d| d.name()).collect();
+        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(n, names.len());
+        assert_eq!(names.len(), 13);
+    }
+}

@@ -1,0 +1,127 @@
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use super::{finding_at, Analysis, Detector};
+use crate::finding::{Evidence, Finding, Severity};
+
+/// What it does: finds credentials (cloud keys, API tokens, private keys, JWTs, passwords in URLs) in
+/// tool arguments, tool outputs and assistant text, and reports each with a redacted form and a
+/// fingerprint (SHA-256 prefix), never the secret itself: the list of credentials to rotate.
+///
+/// Why it matters: anything in an agent's context can leave through any tool; a key in a log is a key
+/// to rotate.
+///
+/// Example: `read_file` returns a `.env` with `AWS_SECRET_ACCESS_KEY=...`.
+///
+/// Known false positives: documented example keys (`AKIAIOSFODNN7EXAMPLE`), test fixtures, high-entropy
+/// ids that match a token shape.
+pub(crate) struct SecretExposed;
+
+/// A secret found in text: where, what kind, its redacted form and fingerprint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SecretMatch {
+    pub kind: &'static str,
+    pub start: usize,
+    pub end: usize,
+    pub redacted: String,
+    pub fingerprint: String,
+}
+
+static SECRETS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+    [
+        ("aws_access_key_id", r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
+        ("aws_secret_access_key", r"(?i)aws_secret_access_key\s*[=:]\s*[A-Za-z0-9/+]{40}"),
+        ("github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
+        ("openai_api_key", r"\bsk-(proj-)?[A-Za-z0-9_-]{32,}\b"),
+        ("anthropic_api_key", r"\bsk-ant-[A-Za-z0-9_-]{32,}\b"),
+        ("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),
+        ("stripe_key", r"\b(sk|rk)_live_[A-Za-z0-9]{20,}\b"),
+        ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+        ("private_key", r"-----BEGIN (RSA |EC |OPENSSH |DSA |PGP )?PRIVATE KEY( BLOCK)?-----"),
+        ("jwt", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),
+        ("password_in_url", r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:[^\s:/@]{3,}@[^\s/]+"),
+    ]
+    .into_iter()
+    .map(|(k, p)| (k, Regex::new(p).expect("static pattern")))
+    .collect()
+});
+
+/// Secrets in a text. The documented AWS example key is skipped.
+pub fn find_secrets(text: &str) -> Vec<SecretMatch> {
+    use sha2::{Digest, Sha256};
+    let mut out = Vec::new();
+    for (kind, re) in SECRETS.iter() {
+        for m in re.find_iter(text) {
+            let s = m.as_str();
+            if s.contains("EXAMPLE") {
+                continue;
+            }
+            let fp: String = Sha256::digest(s.as_bytes())[..6].iter().map(|b| format!("{b:02x}")).collect();
+            let keep: String = s.chars().take(4).collect();
+            out.push(SecretMatch {
+                kind,
+                start: m.start(),
+                end: m.end(),
+                redacted: format!("{keep}…[redacted {} chars]", s.chars().count().saturating_sub(4)),
+                fingerprint: fp,
+            });
+        }
+    }
+    out.sort_by_key(|m| m.start);
+    out
+}
+
+impl Detector for SecretExposed {
+    fn name(&self) -> &'static str {
+        "secret_exposed"
+    }
+    fn summary(&self) -> &'static str {
+        "a credential appears in tool arguments, outputs or assistant text"
+    }
+    fn check(&self, cx: &Analysis<'_>, out: &mut Vec<Finding>) {
+        for e in &cx.session.events {
+            for (field, text) in [("content", e.content.as_deref()), ("args", e.args.as_deref())] {
+                let Some(text) = text else { continue };
+                if !matches!(e.kind.as_str(), "tool_call" | "tool_result" | "assistant_message" | "user_message") {
+                    continue;
+                }
+                for m in find_secrets(text) {
+                    let mut f = finding_at(
+                        self.name(),
+                        if e.kind == "tool_call" { Severity::Critical } else { Severity::High },
+                        e,
+                        format!("{} {} in {} {field} (fingerprint {}): rotate it", m.kind, m.redacted, e.kind, m.fingerprint),
+                        &m.fingerprint,
+                    );
+                    // The evidence names the span but never carries the secret.
+                    f.evidence.push(Evidence {
+                        seq: e.seq,
+                        field: field.to_string(),
+                        start: m.start,
+                        end: m.end,
+                        label: m.kind.to_string(),
+                        text: m.redacted.clone(),
+                    });
+                    out.push(f);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_secrets;
+
+    #[test]
+    fn secrets_are_found_redacted_and_fingerprinted() {
+        let text = "key=AKIAZ7QF3EXAMPLX1234 and ghp_0123456789abcdefghijABCDEFGHIJ012345 but not AKIAIOSFODNN7EXAMPLE";
+        let found = find_secrets(text);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].kind, "aws_access_key_id");
+        assert!(!found[0].redacted.contains("Z7QF3EXAMPLX1234"));
+        assert_eq!(found[0].fingerprint.len(), 12);
+    }
+}

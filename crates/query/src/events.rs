@@ -1,0 +1,206 @@
+//! Reading events back from the store: one session by id (touching one bucket and the row groups whose
+//! statistics can hold it), or every session, bucket by bucket.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType, UInt32Type, UInt64Type};
+use arrow_array::{Array, RecordBatch, StringArray};
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::file::statistics::Statistics;
+use tracehound_schema::{bucket_of, columns, EventKind};
+
+use crate::{QueryError, Store};
+
+/// One stored event, owned.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct EventRow {
+    pub session_id: String,
+    pub seq: u32,
+    /// Microseconds since the epoch, UTC.
+    pub ts: Option<i64>,
+    pub event_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub kind: String,
+    pub role: Option<String>,
+    pub user_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    pub tool_name: Option<String>,
+    pub call_id: Option<String>,
+    pub link_method: Option<String>,
+    pub args: Option<String>,
+    pub content: Option<String>,
+    pub is_error: Option<bool>,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub cost_usd: Option<f64>,
+    pub source_format: String,
+    pub source_file: String,
+    pub source_line: Option<u64>,
+    pub source_offset: u64,
+    pub source_pointer: String,
+    pub attributes: Option<String>,
+}
+
+impl EventRow {
+    pub fn kind(&self) -> EventKind {
+        EventKind::parse(&self.kind).unwrap_or(EventKind::Other)
+    }
+
+    /// The event's text for matching: content, and for calls the arguments.
+    pub fn text(&self) -> &str {
+        self.content.as_deref().unwrap_or("")
+    }
+}
+
+/// All events of one session, in `seq` order.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub id: String,
+    pub events: Vec<EventRow>,
+}
+
+fn rows(batch: &RecordBatch, out: &mut Vec<EventRow>, only: Option<&str>) {
+    let col = |name: &str| batch.column_by_name(name).expect("store schema");
+    let s = |name: &str| col(name).as_string::<i32>();
+    let opt = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
+    let (session, kind, fmt, file, ptr) =
+        (s(columns::SESSION_ID), s(columns::KIND), s(columns::SOURCE_FORMAT), s(columns::SOURCE_FILE), s(columns::SOURCE_POINTER));
+    let (event_id, parent_id, role, user, agent, model, provider, tool, call, link, args, content, attrs) = (
+        s(columns::EVENT_ID),
+        s(columns::PARENT_ID),
+        s(columns::ROLE),
+        s(columns::USER_ID),
+        s(columns::AGENT_ID),
+        s(columns::MODEL),
+        s(columns::PROVIDER),
+        s(columns::TOOL_NAME),
+        s(columns::CALL_ID),
+        s(columns::LINK_METHOD),
+        s(columns::ARGS),
+        s(columns::CONTENT),
+        s(columns::ATTRIBUTES),
+    );
+    let seq = col(columns::SEQ).as_primitive::<UInt32Type>();
+    let ts = col(columns::TS).as_primitive::<TimestampMicrosecondType>();
+    let err = col(columns::IS_ERROR).as_boolean();
+    let tin = col(columns::INPUT_TOKENS).as_primitive::<Int64Type>();
+    let tout = col(columns::OUTPUT_TOKENS).as_primitive::<Int64Type>();
+    let cost = col(columns::COST_USD).as_primitive::<Float64Type>();
+    let line = col(columns::SOURCE_LINE).as_primitive::<UInt64Type>();
+    let offset = col(columns::SOURCE_OFFSET).as_primitive::<UInt64Type>();
+    for i in 0..batch.num_rows() {
+        if only.is_some_and(|id| session.value(i) != id) {
+            continue;
+        }
+        out.push(EventRow {
+            session_id: session.value(i).to_string(),
+            seq: seq.value(i),
+            ts: ts.is_valid(i).then(|| ts.value(i)),
+            event_id: opt(event_id, i),
+            parent_id: opt(parent_id, i),
+            kind: kind.value(i).to_string(),
+            role: opt(role, i),
+            user_id: opt(user, i),
+            agent_id: opt(agent, i),
+            model: opt(model, i),
+            provider: opt(provider, i),
+            tool_name: opt(tool, i),
+            call_id: opt(call, i),
+            link_method: opt(link, i),
+            args: opt(args, i),
+            content: opt(content, i),
+            is_error: err.is_valid(i).then(|| err.value(i)),
+            input_tokens: tin.is_valid(i).then(|| tin.value(i)),
+            output_tokens: tout.is_valid(i).then(|| tout.value(i)),
+            cost_usd: cost.is_valid(i).then(|| cost.value(i)),
+            source_format: fmt.value(i).to_string(),
+            source_file: file.value(i).to_string(),
+            source_line: line.is_valid(i).then(|| line.value(i)),
+            source_offset: offset.value(i),
+            source_pointer: ptr.value(i).to_string(),
+            attributes: opt(attrs, i),
+        });
+    }
+}
+
+impl Store {
+    /// The events of one session, reading only its bucket's files and, in them, only the row groups
+    /// whose `session_id` min/max statistics can hold it.
+    pub fn session(&self, session_id: &str) -> Result<Session, QueryError> {
+        let bucket = bucket_of(session_id, self.manifest().buckets);
+        let mut events = Vec::new();
+        for f in self.manifest().event_files().filter(|f| f.bucket == Some(bucket)) {
+            let path = self.layout().resolve(&f.path);
+            let file = File::open(&path).map_err(|source| QueryError::Open { path: path.clone(), source })?;
+            let err = |source| QueryError::Read { path: path.clone(), source };
+            let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, ArrowReaderOptions::new())
+                .map_err(err)?;
+            let groups: Vec<usize> = builder
+                .metadata()
+                .row_groups()
+                .iter()
+                .enumerate()
+                .filter(|(_, rg)| match rg.column(0).statistics() {
+                    Some(Statistics::ByteArray(s)) => match (s.min_opt(), s.max_opt()) {
+                        (Some(min), Some(max)) => min.data() <= session_id.as_bytes() && session_id.as_bytes() <= max.data(),
+                        _ => true,
+                    },
+                    _ => true,
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if groups.is_empty() {
+                continue;
+            }
+            let reader = builder.with_row_groups(groups).build().map_err(err)?;
+            for batch in reader {
+                let batch = batch.map_err(|e| QueryError::Read { path: path.clone(), source: e.into() })?;
+                rows(&batch, &mut events, Some(session_id));
+            }
+        }
+        events.sort_by_key(|e| e.seq);
+        Ok(Session { id: session_id.to_string(), events })
+    }
+
+    /// Calls `f` with every session of one bucket, in `session_id` order. Files of several ingest
+    /// generations are merged, so a session continued by a later ingest arrives whole.
+    pub fn bucket_sessions(&self, bucket: u32, mut f: impl FnMut(Session)) -> Result<(), QueryError> {
+        let mut by_session: BTreeMap<String, Vec<EventRow>> = BTreeMap::new();
+        for file in self.manifest().event_files().filter(|x| x.bucket == Some(bucket)) {
+            let path = self.layout().resolve(&file.path);
+            let handle = File::open(&path).map_err(|source| QueryError::Open { path: path.clone(), source })?;
+            let err = |source| QueryError::Read { path: path.clone(), source };
+            let reader = ParquetRecordBatchReaderBuilder::try_new(handle).map_err(err)?.build().map_err(err)?;
+            let mut rows_buf = Vec::new();
+            for batch in reader {
+                let batch = batch.map_err(|e| QueryError::Read { path: path.clone(), source: e.into() })?;
+                rows(&batch, &mut rows_buf, None);
+            }
+            for r in rows_buf {
+                match by_session.get_mut(&r.session_id) {
+                    Some(v) => v.push(r),
+                    None => {
+                        by_session.insert(r.session_id.clone(), vec![r]);
+                    }
+                }
+            }
+        }
+        for (id, mut events) in by_session {
+            events.sort_by_key(|e| e.seq);
+            f(Session { id, events });
+        }
+        Ok(())
+    }
+
+    /// Buckets that hold data.
+    pub fn buckets(&self) -> Vec<u32> {
+        let mut b: Vec<u32> = self.manifest().event_files().filter_map(|f| f.bucket).collect();
+        b.sort_unstable();
+        b.dedup();
+        b
+    }
+}

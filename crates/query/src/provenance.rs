@@ -1,0 +1,220 @@
+//! Where each argument value of a tool call came from: the earliest earlier event of the session whose
+//! text contains it (system prompt, user message, a tool output, the assistant), or nowhere.
+//!
+//! Values are the leaves of the call's JSON arguments (strings, numbers) plus the emails, URLs, IBANs
+//! and paths embedded in longer strings. One Aho-Corasick automaton per session finds every value in
+//! every event in a single pass over the session's text, so the cost is linear in the session's bytes,
+//! not in calls x values x events.
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
+use serde::Serialize;
+use std::sync::LazyLock;
+
+use crate::events::Session;
+
+/// What kind of value an argument is; emails, URLs, IBANs and paths are the ones attackers plant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    Email,
+    Url,
+    Iban,
+    Path,
+    Number,
+    Text,
+}
+
+/// One value found in a call's arguments.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArgValue {
+    /// JSON Pointer of the argument inside `args`.
+    pub pointer: String,
+    pub value: String,
+    pub kind: ValueKind,
+}
+
+/// Where a value first appeared before the call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Origin {
+    pub seq: u32,
+    /// `system_prompt`, `user_message`, `tool_result`, `assistant_message`, ...
+    pub kind: String,
+    /// Byte offset of the first occurrence in that event's text.
+    pub offset: usize,
+}
+
+/// The provenance of one argument value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValueProvenance {
+    #[serde(flatten)]
+    pub value: ArgValue,
+    /// Earliest earlier event containing the value; `None`: nowhere in the conversation.
+    pub origin: Option<Origin>,
+    /// The value also appears in a system prompt or user message before the call (trusted sources).
+    pub in_trusted: bool,
+}
+
+static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://[^\s'\x22<>)]+|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|(?:/[\w.-]+){2,}")
+        .expect("static pattern")
+});
+
+fn kind_of(s: &str) -> ValueKind {
+    if s.parse::<f64>().is_ok() {
+        ValueKind::Number
+    } else if s.starts_with("http://") || s.starts_with("https://") {
+        ValueKind::Url
+    } else if s.contains('@') && !s.contains(' ') && s.contains('.') {
+        ValueKind::Email
+    } else if s.len() >= 15 && s[..2].bytes().all(|b| b.is_ascii_uppercase()) && s[2..4].bytes().all(|b| b.is_ascii_digit()) && !s.contains(' ') {
+        ValueKind::Iban
+    } else if s.starts_with('/') || s.starts_with("~/") {
+        ValueKind::Path
+    } else {
+        ValueKind::Text
+    }
+}
+
+/// Whether a value is specific enough that finding it elsewhere means something: not `true`, `1`,
+/// `"en"` or `"2024"`.
+fn meaningful(v: &str, kind: ValueKind) -> bool {
+    match kind {
+        ValueKind::Number => v.trim_start_matches('-').replace('.', "").len() >= 4,
+        ValueKind::Text => v.chars().count() >= 4,
+        _ => true,
+    }
+}
+
+/// The values of a call's JSON arguments (or of plain-text arguments as one value).
+pub fn argument_values(args: &str) -> Vec<ArgValue> {
+    let mut out = Vec::new();
+    match serde_json::from_str::<serde_json::Value>(args) {
+        Ok(v) => walk(&v, String::new(), &mut out),
+        Err(_) => push_string(args, String::new(), &mut out),
+    }
+    out.dedup_by(|a, b| a.value == b.value);
+    out
+}
+
+fn walk(v: &serde_json::Value, pointer: String, out: &mut Vec<ArgValue>) {
+    match v {
+        serde_json::Value::String(s) => push_string(s, pointer, out),
+        serde_json::Value::Number(n) => {
+            let s = n.to_string();
+            if meaningful(&s, ValueKind::Number) {
+                out.push(ArgValue { pointer, value: s, kind: ValueKind::Number });
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk(item, format!("{pointer}/{i}"), out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, item) in map {
+                walk(item, format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn push_string(s: &str, pointer: String, out: &mut Vec<ArgValue>) {
+    let trimmed = s.trim();
+    let kind = kind_of(trimmed);
+    if meaningful(trimmed, kind) && trimmed.len() <= 4096 {
+        out.push(ArgValue { pointer: pointer.clone(), value: trimmed.to_string(), kind });
+    }
+    // Emails, URLs, IBANs and paths inside free text (an email body naming a recipient).
+    if kind == ValueKind::Text && trimmed.len() > 24 {
+        for m in EMBEDDED.find_iter(trimmed) {
+            let v = m.as_str().trim_end_matches(['.', ',', ';', ':']);
+            out.push(ArgValue { pointer: pointer.clone(), value: v.to_string(), kind: kind_of(v) });
+        }
+    }
+}
+
+/// Provenance of every argument value of every tool call of a session, keyed by the call's index in
+/// `session.events`.
+pub fn session_provenance(session: &Session) -> Vec<(usize, Vec<ValueProvenance>)> {
+    let calls: Vec<(usize, Vec<ArgValue>)> = session
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == "tool_call")
+        .map(|(i, e)| (i, e.args.as_deref().map(argument_values).unwrap_or_default()))
+        .collect();
+    let mut patterns: Vec<String> = calls.iter().flat_map(|(_, vs)| vs.iter().map(|v| v.value.clone())).collect();
+    patterns.sort_unstable();
+    patterns.dedup();
+    if patterns.is_empty() {
+        return calls.into_iter().map(|(i, _)| (i, Vec::new())).collect();
+    }
+    let ac = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(&patterns)
+        .expect("patterns build");
+    // first[p] = (event index, offset) of the first event containing pattern p, in session order;
+    // trusted_first[p] the same among system prompts and user messages.
+    let n = patterns.len();
+    let mut seen: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    for (i, e) in session.events.iter().enumerate() {
+        let text = match e.kind.as_str() {
+            "tool_call" => e.args.as_deref().unwrap_or(""),
+            _ => e.content.as_deref().unwrap_or(""),
+        };
+        if text.is_empty() {
+            continue;
+        }
+        let mut found = vec![false; n];
+        for m in ac.find_overlapping_iter(text) {
+            let p = m.pattern().as_usize();
+            if !found[p] {
+                found[p] = true;
+                seen[p].push((i, m.start()));
+            }
+        }
+    }
+    let index = |v: &str| patterns.binary_search_by(|p| p.as_str().cmp(v)).ok();
+    calls
+        .into_iter()
+        .map(|(call, values)| {
+            let prov = values
+                .into_iter()
+                .map(|value| {
+                    let occurrences = index(&value.value).map(|p| seen[p].as_slice()).unwrap_or_default();
+                    let before = occurrences.iter().filter(|(i, _)| *i < call);
+                    let origin = before.clone().next().map(|&(i, offset)| Origin {
+                        seq: session.events[i].seq,
+                        kind: session.events[i].kind.clone(),
+                        offset,
+                    });
+                    let in_trusted = before
+                        .clone()
+                        .any(|&(i, _)| matches!(session.events[i].kind.as_str(), "system_prompt" | "user_message"));
+                    ValueProvenance { value, origin, in_trusted }
+                })
+                .collect();
+            (call, prov)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_include_leaves_and_embedded_targets() {
+        let v = argument_values(r#"{"to":["mark@evil.example"],"body":"Hi, see https://x.example/a and pay DE44500105175407324931.","n":2,"amount":9800}"#);
+        let vals: Vec<_> = v.iter().map(|a| (a.value.as_str(), a.kind)).collect();
+        assert!(vals.contains(&("mark@evil.example", ValueKind::Email)));
+        assert!(vals.contains(&("https://x.example/a", ValueKind::Url)));
+        assert!(vals.contains(&("DE44500105175407324931", ValueKind::Iban)));
+        assert!(vals.contains(&("9800", ValueKind::Number)));
+        assert!(!vals.iter().any(|(v, _)| *v == "2"), "tiny numbers carry no provenance");
+        assert_eq!(v[0].pointer, "/to/0");
+    }
+}

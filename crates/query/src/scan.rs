@@ -1,0 +1,157 @@
+//! Every detector over every session of a store, in parallel over buckets.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::detectors::{registry, Analysis, SessionStats};
+use crate::finding::{Finding, Severity};
+use crate::policy::Policy;
+use crate::{QueryError, Store};
+
+/// Configures a scan: `ScanBuilder::new().policy(p).threads(n).build().run(&store)`.
+#[derive(Debug, Clone, Default)]
+pub struct ScanBuilder {
+    policy: Policy,
+    threads: Option<usize>,
+    min_severity: Option<Severity>,
+}
+
+impl ScanBuilder {
+    pub fn new() -> ScanBuilder {
+        ScanBuilder::default()
+    }
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n.max(1));
+        self
+    }
+    pub fn min_severity(mut self, s: Option<Severity>) -> Self {
+        self.min_severity = s;
+        self
+    }
+    pub fn build(self) -> Scan {
+        Scan { opts: self }
+    }
+}
+
+pub struct Scan {
+    opts: ScanBuilder,
+}
+
+/// Findings and the numbers a batch job reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanResult {
+    pub findings: Vec<Finding>,
+    pub sessions: u64,
+    pub events: u64,
+    pub sessions_affected: u64,
+    /// Findings per detector and severity.
+    pub counts: BTreeMap<String, BTreeMap<String, u64>>,
+    pub first_ts: Option<i64>,
+    pub last_ts: Option<i64>,
+    /// Raw input bytes the scanned store was ingested from.
+    pub input_bytes: u64,
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+struct BucketOut {
+    findings: Vec<Finding>,
+    stats: Vec<SessionStats>,
+    events: u64,
+    first_ts: Option<i64>,
+    last_ts: Option<i64>,
+}
+
+impl Scan {
+    pub fn run(&self, store: &Store) -> Result<ScanResult, QueryError> {
+        let started = Instant::now();
+        let policy = &self.opts.policy;
+        let detectors = registry();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.opts.threads.unwrap_or(0))
+            .build()
+            .expect("thread pool builds");
+        let outs: Vec<BucketOut> = pool.install(|| {
+            store
+                .buckets()
+                .into_par_iter()
+                .map(|bucket| {
+                    let mut out = BucketOut { findings: Vec::new(), stats: Vec::new(), events: 0, first_ts: None, last_ts: None };
+                    store.bucket_sessions(bucket, |session| {
+                        out.events += session.events.len() as u64;
+                        for ts in session.events.iter().filter_map(|e| e.ts) {
+                            out.first_ts = Some(out.first_ts.map_or(ts, |f: i64| f.min(ts)));
+                            out.last_ts = Some(out.last_ts.map_or(ts, |l: i64| l.max(ts)));
+                        }
+                        let analysis = Analysis::new(&session, policy);
+                        for d in &detectors {
+                            d.check(&analysis, &mut out.findings);
+                        }
+                        out.stats.push(SessionStats::of(&session));
+                    })?;
+                    Ok(out)
+                })
+                .collect::<Result<Vec<_>, QueryError>>()
+        })?;
+        let mut findings = Vec::new();
+        let mut stats = Vec::new();
+        let (mut events, mut first_ts, mut last_ts) = (0, None, None);
+        for o in outs {
+            findings.extend(o.findings);
+            stats.extend(o.stats);
+            events += o.events;
+            first_ts = match (first_ts, o.first_ts) {
+                (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
+                (a, b) => a.or(b),
+            };
+            last_ts = match (last_ts, o.last_ts) {
+                (Some(a), Some(b)) => Some(std::cmp::max(a, b)),
+                (a, b) => a.or(b),
+            };
+        }
+        stats.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+        for d in &detectors {
+            d.check_archive(&stats, policy, &mut findings);
+        }
+        if let Some(min) = self.opts.min_severity {
+            findings.retain(|f| f.severity >= min);
+        }
+        // Same input, same order, whatever the thread count.
+        findings.sort_by(|a, b| (&a.session_id, a.seq, &a.detector, &a.id).cmp(&(&b.session_id, b.seq, &b.detector, &b.id)));
+        let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let mut affected = std::collections::BTreeSet::new();
+        for f in &findings {
+            *counts.entry(f.detector.clone()).or_default().entry(f.severity.as_str().to_string()).or_insert(0) += 1;
+            affected.insert(f.session_id.as_str());
+        }
+        Ok(ScanResult {
+            sessions_affected: affected.len() as u64,
+            findings,
+            sessions: stats.len() as u64,
+            events,
+            counts,
+            first_ts,
+            last_ts,
+            input_bytes: store.manifest().inputs.iter().map(|i| i.size).sum(),
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+/// Findings of the session-local detectors for one session (the timeline's inline findings).
+pub fn session_findings(session: &crate::Session, policy: &Policy) -> Vec<Finding> {
+    let analysis = Analysis::new(session, policy);
+    let mut out = Vec::new();
+    for d in registry() {
+        d.check(&analysis, &mut out);
+    }
+    out.sort_by(|a, b| (a.seq, &a.detector, &a.id).cmp(&(b.seq, &b.detector, &b.id)));
+    out
+}

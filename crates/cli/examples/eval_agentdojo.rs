@@ -16,12 +16,20 @@ fn main() -> anyhow::Result<()> {
     let corpus = std::env::args()
         .nth(1)
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/agentdojo-dev"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/agentdojo-dev")
+        });
     let sessions = corpus.join("sessions");
-    anyhow::ensure!(sessions.is_dir(), "no AgentDojo corpus at `{}`", corpus.display());
+    anyhow::ensure!(
+        sessions.is_dir(),
+        "no AgentDojo corpus at `{}`",
+        corpus.display()
+    );
     let dir = tempfile::tempdir()?;
     let store_dir = dir.path().join("store");
-    tracehound_ingest::IngestBuilder::new().build().run(&[sessions], &store_dir)?;
+    tracehound_ingest::IngestBuilder::new()
+        .build()
+        .run(&[sessions], &store_dir)?;
     let store = tracehound_query::Store::open(&store_dir)?;
     let result = tracehound_query::ScanBuilder::new().build().run(&store)?;
 
@@ -77,7 +85,12 @@ fn main() -> anyhow::Result<()> {
     let mut missed_by_attack: BTreeMap<String, usize> = BTreeMap::new();
     let attack_of: BTreeMap<String, String> = labels
         .iter()
-        .map(|l| (l["session"].as_str().unwrap_or_default().to_string(), l["attack"].as_str().unwrap_or("none").to_string()))
+        .map(|l| {
+            (
+                l["session"].as_str().unwrap_or_default().to_string(),
+                l["attack"].as_str().unwrap_or("none").to_string(),
+            )
+        })
         .collect();
     for o in &outputs {
         match (injected.contains(o), flagged_outputs.contains(o)) {
@@ -85,10 +98,16 @@ fn main() -> anyhow::Result<()> {
             (true, false) => {
                 if verbose && fn_ < 6 {
                     let t = &texts[o];
-                    println!("FN {o:?} {:?}\n{}\n", tracehound_query::instruction_score(t), t.chars().take(1500).collect::<String>());
+                    println!(
+                        "FN {o:?} {:?}\n{}\n",
+                        tracehound_query::instruction_score(t),
+                        t.chars().take(1500).collect::<String>()
+                    );
                 }
                 fn_ += 1;
-                *missed_by_attack.entry(attack_of.get(&o.0).cloned().unwrap_or_default()).or_default() += 1;
+                *missed_by_attack
+                    .entry(attack_of.get(&o.0).cloned().unwrap_or_default())
+                    .or_default() += 1;
             }
             (false, true) => {
                 if verbose {
@@ -101,15 +120,14 @@ fn main() -> anyhow::Result<()> {
                         real_fp_shown += 1;
                         let sc = tracehound_query::instruction_score(t);
                         for c in &sc.cues {
-                            println!("REALFP {o:?} {} {:.2}: {:?}", c.cue, sc.score, t.get(c.start.saturating_sub(100)..(c.end + 100).min(t.len())).unwrap_or(""));
+                            println!(
+                                "REALFP {o:?} {} {:.2}: {:?}",
+                                c.cue,
+                                sc.score,
+                                t.get(c.start.saturating_sub(100)..(c.end + 100).min(t.len()))
+                                    .unwrap_or("")
+                            );
                         }
-                    }
-                }
-                if verbose && fp < 0 {
-                    let t = &texts[o];
-                    let sc = tracehound_query::instruction_score(t);
-                    for c in &sc.cues {
-                        println!("FP {o:?} {} {:.2}: {:?}", c.cue, sc.score, &t[c.start.saturating_sub(80)..(c.end + 80).min(t.len())].chars().collect::<String>());
                     }
                 }
                 fp += 1
@@ -117,7 +135,13 @@ fn main() -> anyhow::Result<()> {
             (false, false) => tn += 1,
         }
     }
-    report("tool_output_instructs_model (tool outputs)", tp, fp, fn_, tn);
+    report(
+        "tool_output_instructs_model (tool outputs)",
+        tp,
+        fp,
+        fn_,
+        tn,
+    );
     println!("  missed injected outputs by attack template: {missed_by_attack:?}");
     if verbose {
         println!("  false positives that carry the corpus's injection text (label gaps): {unlabelled_injections}");
@@ -126,26 +150,49 @@ fn main() -> anyhow::Result<()> {
     let (mut tp, mut fp, mut fn_, mut tn) = (0, 0, 0, 0);
     for l in &labels {
         let s = l["session"].as_str().unwrap_or_default();
-        match (l["attack_succeeded"].as_bool().unwrap_or(false), acted.contains(s)) {
+        match (
+            l["attack_succeeded"].as_bool().unwrap_or(false),
+            acted.contains(s),
+        ) {
             (true, true) => tp += 1,
             (true, false) => fn_ += 1,
             (false, true) => fp += 1,
             (false, false) => tn += 1,
         }
     }
-    report("tool_call_argument_from_injected_output (sessions vs attack_succeeded)", tp, fp, fn_, tn);
-    println!("scan: {} sessions, {} events, {:.2}s", result.sessions, result.events, result.elapsed.as_secs_f64());
+    report(
+        "tool_call_argument_from_injected_output (sessions vs attack_succeeded)",
+        tp,
+        fp,
+        fn_,
+        tn,
+    );
+    println!(
+        "scan: {} sessions, {} events, {:.2}s",
+        result.sessions,
+        result.events,
+        result.elapsed.as_secs_f64()
+    );
     Ok(())
 }
 
 fn message_index(pointer: &str) -> Option<usize> {
-    pointer.strip_prefix("/messages/")?.split('/').next()?.parse().ok()
+    pointer
+        .strip_prefix("/messages/")?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn report(name: &str, tp: usize, fp: usize, fn_: usize, tn: usize) {
     let p = tp as f64 / (tp + fp).max(1) as f64;
     let r = tp as f64 / (tp + fn_).max(1) as f64;
-    let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+    let f1 = if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    };
     let fpr = fp as f64 / (fp + tn).max(1) as f64;
     println!("{name}\n  tp {tp} fp {fp} fn {fn_} tn {tn}\n  precision {p:.3} recall {r:.3} F1 {f1:.3} false-positive rate {:.2} %", fpr * 100.0);
 }

@@ -21,10 +21,14 @@ pub(crate) enum Command {
     #[command(after_help = "Example:\n  tracehound info --store case-42 --format json")]
     Info(InfoArgs),
     /// One session's events in order: calls paired with results, argument provenance, findings inline.
-    #[command(after_help = "Example:\n  tracehound timeline fin-0001 --store case-42 --around 11 --before 5 --after 2")]
+    #[command(
+        after_help = "Example:\n  tracehound timeline fin-0001 --store case-42 --around 11 --before 5 --after 2"
+    )]
     Timeline(TimelineArgs),
     /// Run every detector over every session; exit 1 when a finding reaches --fail-on.
-    #[command(after_help = "Example:\n  tracehound scan --store case-42 --min-severity medium --fail-on high --format jsonl --output findings.jsonl")]
+    #[command(
+        after_help = "Example:\n  tracehound scan --store case-42 --min-severity medium --fail-on high --format jsonl --output findings.jsonl"
+    )]
     Scan(ScanArgs),
     /// Scan policies: `tracehound policy init > policy.toml` writes the commented default.
     #[command(subcommand)]
@@ -75,7 +79,7 @@ pub(crate) struct ScanArgs {
     pub(crate) fail_on: Option<String>,
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
-    /// Write findings here instead of stdout; a `.parquet` path writes Parquet.
+    /// Write findings here instead of stdout.
     #[arg(long)]
     pub(crate) output: Option<PathBuf>,
     #[arg(long)]

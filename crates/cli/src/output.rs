@@ -42,7 +42,10 @@ pub(crate) fn redact(text: &str, show_secrets: bool) -> String {
             continue;
         }
         out.push_str(&text[last..m.start]);
-        out.push_str(&format!("[{} redacted, fingerprint {}]", m.kind, m.fingerprint));
+        out.push_str(&format!(
+            "[{} redacted, fingerprint {}]",
+            m.kind, m.fingerprint
+        ));
         last = m.end;
     }
     out.push_str(&text[last..]);
@@ -53,7 +56,10 @@ pub(crate) fn redact(text: &str, show_secrets: bool) -> String {
 /// cut to `max` characters.
 pub(crate) fn one_line(text: &str, max: usize, show_secrets: bool) -> String {
     let red = redact(text, show_secrets);
-    let flat: String = red.chars().map(|c| if c == '\n' { '⏎' } else { c }).collect();
+    let flat: String = red
+        .chars()
+        .map(|c| if c == '\n' { '⏎' } else { c })
+        .collect();
     let safe = terminal_safe(&flat);
     if safe.chars().count() > max {
         let cut: String = safe.chars().take(max).collect();
@@ -65,7 +71,9 @@ pub(crate) fn one_line(text: &str, max: usize, show_secrets: bool) -> String {
 
 /// Microseconds since the epoch as `YYYY-MM-DD HH:MM:SS.mmm` UTC.
 pub(crate) fn fmt_ts(micros: Option<i64>) -> String {
-    let Some(m) = micros else { return "-".repeat(23) };
+    let Some(m) = micros else {
+        return "-".repeat(23);
+    };
     let secs = m.div_euclid(1_000_000);
     let ms = m.rem_euclid(1_000_000) / 1000;
     let days = secs.div_euclid(86_400);
@@ -79,7 +87,12 @@ pub(crate) fn fmt_ts(micros: Option<i64>) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let mo = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}.{ms:03}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}.{ms:03}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Parses an RFC 3339 time into microseconds since the epoch.
@@ -94,17 +107,28 @@ pub(crate) fn parse_time(s: &str) -> Option<i64> {
         None => (rest, ""),
     };
     let mut tp = time.split(':');
-    let (h, mi) = (tp.next()?.parse::<i64>().ok()?, tp.next()?.parse::<i64>().ok()?);
+    let (h, mi) = (
+        tp.next()?.parse::<i64>().ok()?,
+        tp.next()?.parse::<i64>().ok()?,
+    );
     let sec: f64 = tp.next().unwrap_or("0").parse().ok()?;
     let off_min = match offset.chars().next() {
         Some(sign @ ('+' | '-')) => {
             let (oh, om) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
             let m = oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?;
-            if sign == '-' { -m } else { m }
+            if sign == '-' {
+                -m
+            } else {
+                m
+            }
         }
         _ => 0,
     };
-    let (yy, mm) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
+    let (yy, mm) = if mo <= 2 {
+        (y - 1, mo + 9)
+    } else {
+        (y, mo - 3)
+    };
     let era = yy.div_euclid(400);
     let yoe = yy - era * 400;
     let doy = (153 * mm + 2) / 5 + d - 1;

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::fs::File;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType, UInt32Type, UInt64Type};
+use arrow_array::types::{
+    Float64Type, Int64Type, TimestampMicrosecondType, UInt32Type, UInt64Type,
+};
 use arrow_array::{Array, RecordBatch, StringArray};
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::file::statistics::Statistics;
@@ -67,9 +69,28 @@ fn rows(batch: &RecordBatch, out: &mut Vec<EventRow>, only: Option<&str>) {
     let col = |name: &str| batch.column_by_name(name).expect("store schema");
     let s = |name: &str| col(name).as_string::<i32>();
     let opt = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
-    let (session, kind, fmt, file, ptr) =
-        (s(columns::SESSION_ID), s(columns::KIND), s(columns::SOURCE_FORMAT), s(columns::SOURCE_FILE), s(columns::SOURCE_POINTER));
-    let (event_id, parent_id, role, user, agent, model, provider, tool, call, link, args, content, attrs) = (
+    let (session, kind, fmt, file, ptr) = (
+        s(columns::SESSION_ID),
+        s(columns::KIND),
+        s(columns::SOURCE_FORMAT),
+        s(columns::SOURCE_FILE),
+        s(columns::SOURCE_POINTER),
+    );
+    let (
+        event_id,
+        parent_id,
+        role,
+        user,
+        agent,
+        model,
+        provider,
+        tool,
+        call,
+        link,
+        args,
+        content,
+        attrs,
+    ) = (
         s(columns::EVENT_ID),
         s(columns::PARENT_ID),
         s(columns::ROLE),
@@ -133,12 +154,25 @@ impl Store {
     pub fn session(&self, session_id: &str) -> Result<Session, QueryError> {
         let bucket = bucket_of(session_id, self.manifest().buckets);
         let mut events = Vec::new();
-        for f in self.manifest().event_files().filter(|f| f.bucket == Some(bucket)) {
+        for f in self
+            .manifest()
+            .event_files()
+            .filter(|f| f.bucket == Some(bucket))
+        {
             let path = self.layout().resolve(&f.path);
-            let file = File::open(&path).map_err(|source| QueryError::Open { path: path.clone(), source })?;
-            let err = |source| QueryError::Read { path: path.clone(), source };
-            let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, ArrowReaderOptions::new())
-                .map_err(err)?;
+            let file = File::open(&path).map_err(|source| QueryError::Open {
+                path: path.clone(),
+                source,
+            })?;
+            let err = |source| QueryError::Read {
+                path: path.clone(),
+                source,
+            };
+            let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
+                file,
+                ArrowReaderOptions::new(),
+            )
+            .map_err(err)?;
             let groups: Vec<usize> = builder
                 .metadata()
                 .row_groups()
@@ -146,7 +180,10 @@ impl Store {
                 .enumerate()
                 .filter(|(_, rg)| match rg.column(0).statistics() {
                     Some(Statistics::ByteArray(s)) => match (s.min_opt(), s.max_opt()) {
-                        (Some(min), Some(max)) => min.data() <= session_id.as_bytes() && session_id.as_bytes() <= max.data(),
+                        (Some(min), Some(max)) => {
+                            min.data() <= session_id.as_bytes()
+                                && session_id.as_bytes() <= max.data()
+                        }
                         _ => true,
                     },
                     _ => true,
@@ -158,26 +195,52 @@ impl Store {
             }
             let reader = builder.with_row_groups(groups).build().map_err(err)?;
             for batch in reader {
-                let batch = batch.map_err(|e| QueryError::Read { path: path.clone(), source: e.into() })?;
+                let batch = batch.map_err(|e| QueryError::Read {
+                    path: path.clone(),
+                    source: e.into(),
+                })?;
                 rows(&batch, &mut events, Some(session_id));
             }
         }
         events.sort_by_key(|e| e.seq);
-        Ok(Session { id: session_id.to_string(), events })
+        Ok(Session {
+            id: session_id.to_string(),
+            events,
+        })
     }
 
     /// Calls `f` with every session of one bucket, in `session_id` order. Files of several ingest
     /// generations are merged, so a session continued by a later ingest arrives whole.
-    pub fn bucket_sessions(&self, bucket: u32, mut f: impl FnMut(Session)) -> Result<(), QueryError> {
+    pub fn bucket_sessions(
+        &self,
+        bucket: u32,
+        mut f: impl FnMut(Session),
+    ) -> Result<(), QueryError> {
         let mut by_session: BTreeMap<String, Vec<EventRow>> = BTreeMap::new();
-        for file in self.manifest().event_files().filter(|x| x.bucket == Some(bucket)) {
+        for file in self
+            .manifest()
+            .event_files()
+            .filter(|x| x.bucket == Some(bucket))
+        {
             let path = self.layout().resolve(&file.path);
-            let handle = File::open(&path).map_err(|source| QueryError::Open { path: path.clone(), source })?;
-            let err = |source| QueryError::Read { path: path.clone(), source };
-            let reader = ParquetRecordBatchReaderBuilder::try_new(handle).map_err(err)?.build().map_err(err)?;
+            let handle = File::open(&path).map_err(|source| QueryError::Open {
+                path: path.clone(),
+                source,
+            })?;
+            let err = |source| QueryError::Read {
+                path: path.clone(),
+                source,
+            };
+            let reader = ParquetRecordBatchReaderBuilder::try_new(handle)
+                .map_err(err)?
+                .build()
+                .map_err(err)?;
             let mut rows_buf = Vec::new();
             for batch in reader {
-                let batch = batch.map_err(|e| QueryError::Read { path: path.clone(), source: e.into() })?;
+                let batch = batch.map_err(|e| QueryError::Read {
+                    path: path.clone(),
+                    source: e.into(),
+                })?;
                 rows(&batch, &mut rows_buf, None);
             }
             for r in rows_buf {
@@ -198,7 +261,11 @@ impl Store {
 
     /// Buckets that hold data.
     pub fn buckets(&self) -> Vec<u32> {
-        let mut b: Vec<u32> = self.manifest().event_files().filter_map(|f| f.bucket).collect();
+        let mut b: Vec<u32> = self
+            .manifest()
+            .event_files()
+            .filter_map(|f| f.bucket)
+            .collect();
         b.sort_unstable();
         b.dedup();
         b

@@ -37,7 +37,13 @@ fn p(cue: &'static str, weight: f64, re: &str) -> Pattern {
     Pattern {
         cue,
         weight,
-        re: Regex::new(re).expect("static pattern"),
+        // A large lazy-DFA cache: with the default, these case-insensitive patterns with bounded
+        // repetitions thrashed the cache and fell back to the PikeVM (perf: 60 % of a 1 GiB scan).
+        re: regex::RegexBuilder::new(re)
+            .dfa_size_limit(64 << 20)
+            .size_limit(64 << 20)
+            .build()
+            .expect("static pattern"),
     }
 }
 
@@ -46,7 +52,7 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         p(
             "overrides_prior_instructions",
             0.7,
-            r"(?i)(?:\b|\\[nrt])(ignore|disregard|forget|override|bypass)\b[^.]{0,40}?\b(previous|prior|above|earlier|preceding|all|any|your|system|original)\b[^.]{0,30}?\b(\w*struct\w*|prompts?|rules|directions|guidelines|directives|commands|orders|context|tasks?|messages)\b",
+            r"(?i)(?:(?-u:\b)|\\[nrt])(ignore|disregard|forget|override|bypass)(?-u:\b)[^.]{0,40}?(?-u:\b)(previous|prior|above|earlier|preceding|all|any|your|system|original)(?-u:\b)[^.]{0,30}?(?-u:\b)([a-z]*struct[a-z]*|prompts?|rules|directions|guidelines|directives|commands|orders|context|tasks?|messages)(?-u:\b)",
         ),
         p(
             "fake_role_or_delimiter",
@@ -56,27 +62,27 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         p(
             "addresses_the_model",
             0.4,
-            r"(?i)(\bto you,?\s+(the\s+)?(ai|assistant|agent|model|gpt|claude|gemini|llama|command)|\b(dear|hey|attention|note to( the)?)\s+(ai|assistant|agent|model|llm|bot)\b|\byou are now\b|\bas an? (ai|language model|assistant)\b|\b(ai|llm|language model) (assistant|agent)s?\b|\b(gpt-?\d|claude|gemini|llama|command[- ]r)\b[^.\n]{0,40}\byou\b)",
+            r"(?i)((?-u:\b)to you,?\s+(the\s+)?(ai|assistant|agent|model|gpt|claude|gemini|llama|command)|(?-u:\b)(dear|hey|attention|note to( the)?)\s+(ai|assistant|agent|model|llm|bot)(?-u:\b)|(?-u:\b)you are now(?-u:\b)|(?-u:\b)as an? (ai|language model|assistant)(?-u:\b)|(?-u:\b)(ai|llm|language model) (assistant|agent)s?(?-u:\b)|(?-u:\b)(gpt-?\d|claude|gemini|llama|command[- ]r)(?-u:\b)[^.\n]{0,40}(?-u:\b)you(?-u:\b))",
         ),
         p(
             "hijacks_the_task",
             0.4,
-            r"(?i)(\bbefore (you )?(can )?(solve|complete|finish|do|continue|proceed)\b|\bthe task (that )?(i|the user) (gave|asked|assigned)|\b(your|the) (new|real|actual|original|current) (task|goal|objective|instructions?|mission)\b|\bafter (you do|doing|completing) (that|this)\b|\binstead\.|\bfrom now on\b|\bdo the following (first|instead)|\bstrictly adhere\b|\byour (only|primary) (task|goal)\b)",
+            r"(?i)((?-u:\b)before (you )?(can )?(solve|complete|finish|do|continue|proceed)(?-u:\b)|(?-u:\b)the task (that )?(i|the user) (gave|asked|assigned)|(?-u:\b)(your|the) (new|real|actual|original|current) (task|goal|objective|instructions?|mission)(?-u:\b)|(?-u:\b)after (you do|doing|completing) (that|this)(?-u:\b)|(?-u:\b)instead\.|(?-u:\b)from now on(?-u:\b)|(?-u:\b)do the following (first|instead)|(?-u:\b)strictly adhere(?-u:\b)|(?-u:\b)your (only|primary) (task|goal)(?-u:\b))",
         ),
         p(
             "asks_for_secrecy",
             0.45,
-            r"(?i)\b(do not|don't|never|without) (tell|telling|mention|mentioning|inform|informing|notify|notifying|reveal|alert)(ing)? (the |this to the )?(user|human|owner|anyone)\b",
+            r"(?i)(?-u:\b)(do not|don't|never|without) (tell|telling|mention|mentioning|inform|informing|notify|notifying|reveal|alert)(ing)? (the |this to the )?(user|human|owner|anyone)(?-u:\b)",
         ),
         p(
             "urgency",
             0.2,
-            r"(?i)(\bimportant (message|instructions?|notice|update)\b|\bextremely important\b|\burgent(ly)?\b|\bIMPORTANT!+|\bimmediately\b|\bmust (do|be done) (this|it)\b)",
+            r"(?i)((?-u:\b)important (message|instructions?|notice|update)(?-u:\b)|(?-u:\b)extremely important(?-u:\b)|(?-u:\b)urgent(ly)?(?-u:\b)|(?-u:\b)IMPORTANT!+|(?-u:\b)immediately(?-u:\b)|(?-u:\b)must (do|be done) (this|it)(?-u:\b))",
         ),
         p(
             "action_on_outside_target",
             0.3,
-            r"(?i)\b(send|forward|transfer|wire|pay|email|e-mail|post|upload|share|invite|delete|remove|grant)\b[^\n]{0,100}?([\w.+-]+@[\w-]+(\.[\w-]+)+|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|https?://\S+)",
+            r"(?i)(?-u:\b)(send|forward|transfer|wire|pay|email|e-mail|post|upload|share|invite|delete|remove|grant)(?-u:\b)[^\n]{0,100}?([A-Za-z0-9_.+-]+@[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+|(?-u:\b)[A-Z]{2}\d{2}[A-Z0-9]{11,30}(?-u:\b)|https?://\S+)",
         ),
         p(
             "exfiltration_link",
@@ -95,32 +101,73 @@ fn hidden_char(c: char) -> bool {
 /// Scores `text`. Runs in one pass per pattern; cheap enough for every tool output of an archive.
 pub fn instruction_score(text: &str) -> InstructionScore {
     let mut cues = Vec::new();
+    // Measured: one RegexSet over all patterns was slower (30 s vs 14 s on a 1 GiB scan): the combined
+    // automaton is too large for the lazy DFA's cache.
     for pat in PATTERNS.iter() {
-        if let Some(m) = pat.re.find(text) {
+        // Every match (up to a few), not only the first: where the injected passage ends matters to
+        // `tool_call_argument_from_injected_output`.
+        for m in pat.re.find_iter(text).take(8) {
             if pat.cue == "encoded_payload" && !decodes_to_instructions(m.as_str()) {
                 continue;
             }
-            cues.push(Cue { cue: pat.cue, start: m.start(), end: m.end(), weight: pat.weight });
+            cues.push(Cue {
+                cue: pat.cue,
+                start: m.start(),
+                end: m.end(),
+                weight: pat.weight,
+            });
         }
     }
-    let hidden: Vec<(usize, char)> = text.char_indices().filter(|(_, c)| hidden_char(*c)).collect();
-    let tags = hidden.iter().any(|(_, c)| ('\u{E0000}'..='\u{E007F}').contains(c));
+    let hidden: Vec<(usize, char)> = text
+        .char_indices()
+        .filter(|(_, c)| hidden_char(*c))
+        .collect();
+    let tags = hidden
+        .iter()
+        .any(|(_, c)| ('\u{E0000}'..='\u{E007F}').contains(c));
     if tags || hidden.len() >= 3 {
         let (start, last) = (hidden[0].0, hidden[hidden.len() - 1]);
-        cues.push(Cue { cue: "hidden_text", start, end: last.0 + last.1.len_utf8(), weight: 0.6 });
+        cues.push(Cue {
+            cue: "hidden_text",
+            start,
+            end: last.0 + last.1.len_utf8(),
+            weight: 0.6,
+        });
     }
-    let score = 1.0 - cues.iter().fold(1.0, |acc, c| acc * (1.0 - c.weight));
-    InstructionScore { score: (score * 1000.0).round() / 1000.0, cues }
+    // Noisy-OR over distinct cues: repeating one cue does not make text more instruction-like.
+    let mut kinds: Vec<(&str, f64)> = cues.iter().map(|c| (c.cue, c.weight)).collect();
+    kinds.sort_by(|a, b| a.0.cmp(b.0));
+    kinds.dedup_by(|a, b| a.0 == b.0);
+    let score = 1.0 - kinds.iter().fold(1.0, |acc, (_, w)| acc * (1.0 - w));
+    cues.sort_by_key(|c| (c.start, c.end));
+    InstructionScore {
+        score: (score * 1000.0).round() / 1000.0,
+        cues,
+    }
 }
 
 /// Whether a base64-looking run decodes to text with instruction words: long base64 is common in tool
 /// outputs (images, tokens), instructions inside it are not.
 fn decodes_to_instructions(b64: &str) -> bool {
-    let Some(bytes) = base64_decode(b64) else { return false };
+    let Some(bytes) = base64_decode(b64) else {
+        return false;
+    };
     let text = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
-    let printable = text.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').count();
+    let printable = text
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .count();
     printable * 10 >= text.len() * 9
-        && ["ignore", "instruction", "send", "assistant", "system", "you must"].iter().any(|w| text.contains(w))
+        && [
+            "ignore",
+            "instruction",
+            "send",
+            "assistant",
+            "system",
+            "you must",
+        ]
+        .iter()
+        .any(|w| text.contains(w))
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {

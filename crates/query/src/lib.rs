@@ -20,7 +20,9 @@ pub use finding::{Evidence, Finding, Severity};
 pub use info::{info, FormatCount, StoreInfo};
 pub use instruction::{instruction_score, Cue, InstructionScore};
 pub use policy::{Policy, PolicyError};
-pub use provenance::{argument_values, session_provenance, ArgValue, Origin, ValueKind, ValueProvenance};
+pub use provenance::{
+    argument_values, session_provenance, ArgValue, Origin, ValueKind, ValueProvenance,
+};
 pub use scan::{session_findings, Scan, ScanBuilder, ScanResult};
 pub use store::{QueryError, Store};
 pub use timeline::{timeline, Around, Entry, Timeline};

@@ -23,6 +23,9 @@ pub enum ValueKind {
     Path,
     Number,
     Text,
+    /// A short token (an id like `"13"`): matched only at word boundaries, used only where its
+    /// location is known to matter (inside an injected passage).
+    Id,
 }
 
 /// One value found in a call's arguments.
@@ -53,10 +56,14 @@ pub struct ValueProvenance {
     pub origin: Option<Origin>,
     /// The value also appears in a system prompt or user message before the call (trusted sources).
     pub in_trusted: bool,
+    /// Every earlier event containing the value: (index in the session, byte offset of the first
+    /// occurrence).
+    #[serde(skip)]
+    pub occurrences: Vec<(usize, usize)>,
 }
 
 static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://[^\s'\x22<>)]+|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|(?:/[\w.-]+){2,}")
+    Regex::new(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://[^\s'\x22<>)]+|(?-u:\b)[A-Z]{2}\d{2}[A-Z0-9]{11,30}(?-u:\b)|(?:/[\w.-]+){2,}")
         .expect("static pattern")
 });
 
@@ -67,7 +74,11 @@ fn kind_of(s: &str) -> ValueKind {
         ValueKind::Url
     } else if s.contains('@') && !s.contains(' ') && s.contains('.') {
         ValueKind::Email
-    } else if s.len() >= 15 && s[..2].bytes().all(|b| b.is_ascii_uppercase()) && s[2..4].bytes().all(|b| b.is_ascii_digit()) && !s.contains(' ') {
+    } else if s.len() >= 15
+        && s[..2].bytes().all(|b| b.is_ascii_uppercase())
+        && s[2..4].bytes().all(|b| b.is_ascii_digit())
+        && !s.contains(' ')
+    {
         ValueKind::Iban
     } else if s.starts_with('/') || s.starts_with("~/") {
         ValueKind::Path
@@ -103,7 +114,11 @@ fn walk(v: &serde_json::Value, pointer: String, out: &mut Vec<ArgValue>) {
         serde_json::Value::Number(n) => {
             let s = n.to_string();
             if meaningful(&s, ValueKind::Number) {
-                out.push(ArgValue { pointer, value: s, kind: ValueKind::Number });
+                out.push(ArgValue {
+                    pointer,
+                    value: s,
+                    kind: ValueKind::Number,
+                });
             }
         }
         serde_json::Value::Array(items) => {
@@ -113,7 +128,11 @@ fn walk(v: &serde_json::Value, pointer: String, out: &mut Vec<ArgValue>) {
         }
         serde_json::Value::Object(map) => {
             for (k, item) in map {
-                walk(item, format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                walk(
+                    item,
+                    format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
             }
         }
         _ => {}
@@ -124,13 +143,32 @@ fn push_string(s: &str, pointer: String, out: &mut Vec<ArgValue>) {
     let trimmed = s.trim();
     let kind = kind_of(trimmed);
     if meaningful(trimmed, kind) && trimmed.len() <= 4096 {
-        out.push(ArgValue { pointer: pointer.clone(), value: trimmed.to_string(), kind });
+        out.push(ArgValue {
+            pointer: pointer.clone(),
+            value: trimmed.to_string(),
+            kind,
+        });
+    } else if !trimmed.is_empty()
+        && trimmed.len() < 16
+        && trimmed
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+    {
+        out.push(ArgValue {
+            pointer: pointer.clone(),
+            value: trimmed.to_string(),
+            kind: ValueKind::Id,
+        });
     }
     // Emails, URLs, IBANs and paths inside free text (an email body naming a recipient).
     if kind == ValueKind::Text && trimmed.len() > 24 {
         for m in EMBEDDED.find_iter(trimmed) {
             let v = m.as_str().trim_end_matches(['.', ',', ';', ':']);
-            out.push(ArgValue { pointer: pointer.clone(), value: v.to_string(), kind: kind_of(v) });
+            out.push(ArgValue {
+                pointer: pointer.clone(),
+                value: v.to_string(),
+                kind: kind_of(v),
+            });
         }
     }
 }
@@ -143,15 +181,26 @@ pub fn session_provenance(session: &Session) -> Vec<(usize, Vec<ValueProvenance>
         .iter()
         .enumerate()
         .filter(|(_, e)| e.kind == "tool_call")
-        .map(|(i, e)| (i, e.args.as_deref().map(argument_values).unwrap_or_default()))
+        .map(|(i, e)| {
+            (
+                i,
+                e.args.as_deref().map(argument_values).unwrap_or_default(),
+            )
+        })
         .collect();
-    let mut patterns: Vec<String> = calls.iter().flat_map(|(_, vs)| vs.iter().map(|v| v.value.clone())).collect();
+    let mut patterns: Vec<String> = calls
+        .iter()
+        .flat_map(|(_, vs)| vs.iter().map(|v| v.value.clone()))
+        .collect();
     patterns.sort_unstable();
     patterns.dedup();
     if patterns.is_empty() {
         return calls.into_iter().map(|(i, _)| (i, Vec::new())).collect();
     }
+    // A contiguous NFA builds far faster than a DFA for the few dozen values of a session (the DFA
+    // build was 4 % of a scan) and searches nearly as fast.
     let ac = AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .build(&patterns)
@@ -171,6 +220,19 @@ pub fn session_provenance(session: &Session) -> Vec<(usize, Vec<ValueProvenance>
         let mut found = vec![false; n];
         for m in ac.find_overlapping_iter(text) {
             let p = m.pattern().as_usize();
+            // Short values count only as whole tokens: "13" in "id '13'", not in "2013".
+            if m.len() < 6 {
+                let bytes = text.as_bytes();
+                let before = m.start().checked_sub(1).map(|i| bytes[i]);
+                let after = bytes.get(m.end()).copied();
+                // Dates, times, versions and paths glue tokens with these: "13" is not in "2024-05-13".
+                let glued = |b: u8| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'/' | b':' | b'_')
+                };
+                if before.is_some_and(glued) || after.is_some_and(glued) {
+                    continue;
+                }
+            }
             if !found[p] {
                 found[p] = true;
                 seen[p].push((i, m.start()));
@@ -184,17 +246,28 @@ pub fn session_provenance(session: &Session) -> Vec<(usize, Vec<ValueProvenance>
             let prov = values
                 .into_iter()
                 .map(|value| {
-                    let occurrences = index(&value.value).map(|p| seen[p].as_slice()).unwrap_or_default();
+                    let occurrences = index(&value.value)
+                        .map(|p| seen[p].as_slice())
+                        .unwrap_or_default();
                     let before = occurrences.iter().filter(|(i, _)| *i < call);
                     let origin = before.clone().next().map(|&(i, offset)| Origin {
                         seq: session.events[i].seq,
                         kind: session.events[i].kind.clone(),
                         offset,
                     });
-                    let in_trusted = before
-                        .clone()
-                        .any(|&(i, _)| matches!(session.events[i].kind.as_str(), "system_prompt" | "user_message"));
-                    ValueProvenance { value, origin, in_trusted }
+                    let in_trusted = before.clone().any(|&(i, _)| {
+                        matches!(
+                            session.events[i].kind.as_str(),
+                            "system_prompt" | "user_message"
+                        )
+                    });
+                    let occurrences = before.copied().collect();
+                    ValueProvenance {
+                        value,
+                        origin,
+                        in_trusted,
+                        occurrences,
+                    }
                 })
                 .collect();
             (call, prov)
@@ -208,13 +281,19 @@ mod tests {
 
     #[test]
     fn values_include_leaves_and_embedded_targets() {
-        let v = argument_values(r#"{"to":["mark@evil.example"],"body":"Hi, see https://x.example/a and pay DE44500105175407324931.","n":2,"amount":9800}"#);
+        let v = argument_values(
+            r#"{"to":["mark@evil.example"],"body":"Hi, see https://x.example/a and pay DE44500105175407324931.","n":2,"amount":9800}"#,
+        );
         let vals: Vec<_> = v.iter().map(|a| (a.value.as_str(), a.kind)).collect();
         assert!(vals.contains(&("mark@evil.example", ValueKind::Email)));
         assert!(vals.contains(&("https://x.example/a", ValueKind::Url)));
         assert!(vals.contains(&("DE44500105175407324931", ValueKind::Iban)));
         assert!(vals.contains(&("9800", ValueKind::Number)));
-        assert!(!vals.iter().any(|(v, _)| *v == "2"), "tiny numbers carry no provenance");
-        assert_eq!(v[0].pointer, "/to/0");
+        assert!(
+            !vals.iter().any(|(v, _)| *v == "2"),
+            "tiny numbers carry no provenance"
+        );
+        let to = v.iter().find(|a| a.value == "mark@evil.example").unwrap();
+        assert_eq!(to.pointer, "/to/0");
     }
 }

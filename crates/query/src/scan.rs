@@ -83,7 +83,13 @@ impl Scan {
                 .buckets()
                 .into_par_iter()
                 .map(|bucket| {
-                    let mut out = BucketOut { findings: Vec::new(), stats: Vec::new(), events: 0, first_ts: None, last_ts: None };
+                    let mut out = BucketOut {
+                        findings: Vec::new(),
+                        stats: Vec::new(),
+                        events: 0,
+                        first_ts: None,
+                        last_ts: None,
+                    };
                     store.bucket_sessions(bucket, |session| {
                         out.events += session.events.len() as u64;
                         for ts in session.events.iter().filter_map(|e| e.ts) {
@@ -124,11 +130,22 @@ impl Scan {
             findings.retain(|f| f.severity >= min);
         }
         // Same input, same order, whatever the thread count.
-        findings.sort_by(|a, b| (&a.session_id, a.seq, &a.detector, &a.id).cmp(&(&b.session_id, b.seq, &b.detector, &b.id)));
+        findings.sort_by(|a, b| {
+            (&a.session_id, a.seq, &a.detector, &a.id).cmp(&(
+                &b.session_id,
+                b.seq,
+                &b.detector,
+                &b.id,
+            ))
+        });
         let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut affected = std::collections::BTreeSet::new();
         for f in &findings {
-            *counts.entry(f.detector.clone()).or_default().entry(f.severity.as_str().to_string()).or_insert(0) += 1;
+            *counts
+                .entry(f.detector.clone())
+                .or_default()
+                .entry(f.severity.as_str().to_string())
+                .or_insert(0) += 1;
             affected.insert(f.session_id.as_str());
         }
         Ok(ScanResult {

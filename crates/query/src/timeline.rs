@@ -49,19 +49,28 @@ pub enum Around {
     Time(i64),
 }
 
-pub fn timeline(session: &Session, policy: &Policy, around: Around, before: usize, after: usize) -> Timeline {
+pub fn timeline(
+    session: &Session,
+    policy: &Policy,
+    around: Around,
+    before: usize,
+    after: usize,
+) -> Timeline {
     let analysis = Analysis::new(session, policy);
     let findings = session_findings(session, policy);
     let mut by_seq: HashMap<u32, Vec<String>> = HashMap::new();
     for f in &findings {
         by_seq.entry(f.seq).or_default().push(f.id.clone());
     }
-    let provenance: HashMap<usize, &Vec<ValueProvenance>> = analysis.provenance.iter().map(|(i, p)| (*i, p)).collect();
+    let provenance: HashMap<usize, &Vec<ValueProvenance>> =
+        analysis.provenance.iter().map(|(i, p)| (*i, p)).collect();
     // Pair calls and results by call id (ingest already paired id-less ones by order).
     let mut call_at: HashMap<&str, usize> = HashMap::new();
     let mut paired: Vec<Option<usize>> = vec![None; session.events.len()];
     for (i, e) in session.events.iter().enumerate() {
-        let Some(id) = e.call_id.as_deref() else { continue };
+        let Some(id) = e.call_id.as_deref() else {
+            continue;
+        };
         match e.kind.as_str() {
             "tool_call" => {
                 call_at.insert(id, i);
@@ -88,8 +97,16 @@ pub fn timeline(session: &Session, policy: &Policy, around: Around, before: usiz
                 },
                 _ => None,
             };
-            let sidechain = e.attributes.as_deref().is_some_and(|a| a.contains("\"isSidechain\":true"));
-            let depth = u32::from(sidechain || (e.agent_id.is_some() && e.agent_id != main_agent && e.source_format == "claude-code"));
+            let sidechain = e
+                .attributes
+                .as_deref()
+                .is_some_and(|a| a.contains("\"isSidechain\":true"));
+            let depth = u32::from(
+                sidechain
+                    || (e.agent_id.is_some()
+                        && e.agent_id != main_agent
+                        && e.source_format == "claude-code"),
+            );
             Entry {
                 event: e.clone(),
                 depth,
@@ -103,7 +120,12 @@ pub fn timeline(session: &Session, policy: &Policy, around: Around, before: usiz
     let total = entries.len();
     let center = match around {
         Around::All => None,
-        Around::Seq(seq) => Some(entries.iter().position(|e| e.event.seq >= seq).unwrap_or(total.saturating_sub(1))),
+        Around::Seq(seq) => Some(
+            entries
+                .iter()
+                .position(|e| e.event.seq >= seq)
+                .unwrap_or(total.saturating_sub(1)),
+        ),
         Around::Time(t) => entries
             .iter()
             .enumerate()
@@ -123,7 +145,10 @@ pub fn timeline(session: &Session, policy: &Policy, around: Around, before: usiz
     Timeline {
         session_id: session.id.clone(),
         total_events: total,
-        findings: findings.into_iter().filter(|f| shown.contains(&f.seq)).collect(),
+        findings: findings
+            .into_iter()
+            .filter(|f| shown.contains(&f.seq))
+            .collect(),
         entries,
     }
 }

@@ -6,7 +6,9 @@ use crate::args::PolicyCommand;
 pub(crate) fn run(cmd: PolicyCommand) -> anyhow::Result<ExitStatus> {
     match cmd {
         PolicyCommand::Init => {
-            std::io::stdout().lock().write_all(tracehound_query::Policy::default_toml().as_bytes())?;
+            std::io::stdout()
+                .lock()
+                .write_all(tracehound_query::Policy::default_toml().as_bytes())?;
             Ok(ExitStatus::Clean)
         }
     }

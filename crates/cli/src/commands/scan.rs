@@ -9,9 +9,12 @@ use crate::commands::timeline::redact_json;
 use crate::output::{csv_cell, fmt_ts, one_line, terminal_safe};
 
 pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
-    let store = Store::open(&args.store).with_context(|| format!("cannot open store `{}`", args.store.display()))?;
+    let store = Store::open(&args.store)
+        .with_context(|| format!("cannot open store `{}`", args.store.display()))?;
     let policy = super::policy::load(args.policy.as_deref())?;
-    let mut builder = ScanBuilder::new().policy(policy).min_severity(args.min_severity.as_deref().and_then(Severity::parse));
+    let mut builder = ScanBuilder::new()
+        .policy(policy)
+        .min_severity(args.min_severity.as_deref().and_then(Severity::parse));
     if let Some(n) = args.threads {
         builder = builder.threads(n);
     }
@@ -19,7 +22,8 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let show = args.show_secrets;
     let mut sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create `{}`", path.display()))?,
         )),
         None => Box::new(std::io::stdout().lock()),
     };
@@ -31,7 +35,10 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
             }
         }
         ListFormat::Json => {
-            serde_json::to_writer_pretty(&mut sink, &redact_json(serde_json::to_value(&result)?, show))?;
+            serde_json::to_writer_pretty(
+                &mut sink,
+                &redact_json(serde_json::to_value(&result)?, show),
+            )?;
             writeln!(sink)?;
         }
         ListFormat::Csv => {
@@ -66,7 +73,13 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
                     f.seq,
                     one_line(&f.summary, 160, show)
                 )?;
-                writeln!(sink, "         open: tracehound timeline {} --store {} --around {}", terminal_safe(&f.session_id), terminal_safe(&args.store.display().to_string()), f.seq)?;
+                writeln!(
+                    sink,
+                    "         open: tracehound timeline {} --store {} --around {}",
+                    terminal_safe(&f.session_id),
+                    terminal_safe(&args.store.display().to_string()),
+                    f.seq
+                )?;
             }
         }
     }
@@ -75,10 +88,28 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     // The summary goes to stderr so stdout stays pure findings for pipes.
     let mut err = std::io::stderr().lock();
     let secs = result.elapsed.as_secs_f64();
-    writeln!(err, "scanned {} sessions, {} events in {:.2}s ({:.0} MB/s of original input)", result.sessions, result.events, secs, result.input_bytes as f64 / 1e6 / secs.max(1e-9))?;
-    writeln!(err, "{} findings in {} sessions, {} to {}", result.findings.len(), result.sessions_affected, fmt_ts(result.first_ts), fmt_ts(result.last_ts))?;
+    writeln!(
+        err,
+        "scanned {} sessions, {} events in {:.2}s ({:.0} MB/s of original input)",
+        result.sessions,
+        result.events,
+        secs,
+        result.input_bytes as f64 / 1e6 / secs.max(1e-9)
+    )?;
+    writeln!(
+        err,
+        "{} findings in {} sessions, {} to {}",
+        result.findings.len(),
+        result.sessions_affected,
+        fmt_ts(result.first_ts),
+        fmt_ts(result.last_ts)
+    )?;
     for (detector, by_sev) in &result.counts {
-        let parts: Vec<String> = by_sev.iter().rev().map(|(s, n)| format!("{s} {n}")).collect();
+        let parts: Vec<String> = by_sev
+            .iter()
+            .rev()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect();
         writeln!(err, "  {detector:<40} {}", parts.join(", "))?;
     }
     let fail_on = args.fail_on.as_deref().and_then(Severity::parse);

@@ -8,7 +8,8 @@ use crate::args::{ListFormat, TimelineArgs};
 use crate::output::{csv_cell, fmt_ts, one_line, parse_time, redact, terminal_safe};
 
 pub(crate) fn run(args: TimelineArgs) -> anyhow::Result<ExitStatus> {
-    let store = Store::open(&args.store).with_context(|| format!("cannot open store `{}`", args.store.display()))?;
+    let store = Store::open(&args.store)
+        .with_context(|| format!("cannot open store `{}`", args.store.display()))?;
     let policy = super::policy::load(args.policy.as_deref())?;
     let session = store.session(&args.session)?;
     if session.events.is_empty() {
@@ -23,7 +24,9 @@ pub(crate) fn run(args: TimelineArgs) -> anyhow::Result<ExitStatus> {
         None => Around::All,
         Some(a) => match a.parse::<u32>() {
             Ok(seq) => Around::Seq(seq),
-            Err(_) => Around::Time(parse_time(a).with_context(|| format!("--around `{a}` is neither a seq nor an RFC 3339 time"))?),
+            Err(_) => Around::Time(parse_time(a).with_context(|| {
+                format!("--around `{a}` is neither a seq nor an RFC 3339 time")
+            })?),
         },
     };
     let tl = timeline(&session, &policy, around, args.before, args.after);
@@ -65,14 +68,35 @@ pub(crate) fn run(args: TimelineArgs) -> anyhow::Result<ExitStatus> {
             }
         }
         ListFormat::Table => {
-            writeln!(out, "session {} ({} events, showing {})", terminal_safe(&tl.session_id), tl.total_events, tl.entries.len())?;
-            let findings: std::collections::HashMap<&str, &tracehound_query::Finding> = tl.findings.iter().map(|f| (f.id.as_str(), f)).collect();
+            writeln!(
+                out,
+                "session {} ({} events, showing {})",
+                terminal_safe(&tl.session_id),
+                tl.total_events,
+                tl.entries.len()
+            )?;
+            let findings: std::collections::HashMap<&str, &tracehound_query::Finding> =
+                tl.findings.iter().map(|f| (f.id.as_str(), f)).collect();
             for e in &tl.entries {
                 let ev = &e.event;
                 let indent = "  ".repeat(e.depth as usize);
                 let (detail, field_max) = match ev.kind.as_str() {
-                    "tool_call" => (format!("{} {}", ev.tool_name.as_deref().unwrap_or("?"), ev.args.as_deref().unwrap_or("")), 110),
-                    "tool_result" => (format!("{} → {}", ev.tool_name.as_deref().unwrap_or(""), ev.content.as_deref().unwrap_or("")), 110),
+                    "tool_call" => (
+                        format!(
+                            "{} {}",
+                            ev.tool_name.as_deref().unwrap_or("?"),
+                            ev.args.as_deref().unwrap_or("")
+                        ),
+                        110,
+                    ),
+                    "tool_result" => (
+                        format!(
+                            "{} → {}",
+                            ev.tool_name.as_deref().unwrap_or(""),
+                            ev.content.as_deref().unwrap_or("")
+                        ),
+                        110,
+                    ),
                     _ => (ev.content.clone().unwrap_or_default(), 110),
                 };
                 let pair = match (ev.kind.as_str(), e.paired_seq, e.latency_ms) {
@@ -82,17 +106,35 @@ pub(crate) fn run(args: TimelineArgs) -> anyhow::Result<ExitStatus> {
                     ("tool_call", None, _) => "  [no result]".to_string(),
                     _ => String::new(),
                 };
-                writeln!(out, "{indent}{:>5}  {}  {:<17}  {}{pair}", ev.seq, fmt_ts(ev.ts), ev.kind, one_line(&detail, field_max, show))?;
+                writeln!(
+                    out,
+                    "{indent}{:>5}  {}  {:<17}  {}{pair}",
+                    ev.seq,
+                    fmt_ts(ev.ts),
+                    ev.kind,
+                    one_line(&detail, field_max, show)
+                )?;
                 for p in &e.provenance {
                     let from = match &p.origin {
                         Some(o) => format!("{} seq {}", o.kind, o.seq),
                         None => "nowhere in the conversation".to_string(),
                     };
-                    writeln!(out, "{indent}         arg {} = {} ← {from}", terminal_safe(&p.value.pointer), one_line(&p.value.value, 60, show))?;
+                    writeln!(
+                        out,
+                        "{indent}         arg {} = {} ← {from}",
+                        terminal_safe(&p.value.pointer),
+                        one_line(&p.value.value, 60, show)
+                    )?;
                 }
                 for id in &e.findings {
                     if let Some(f) = findings.get(id.as_str()) {
-                        writeln!(out, "{indent}         ! {} [{}] {}", f.detector, f.severity.as_str(), one_line(&f.summary, 140, show))?;
+                        writeln!(
+                            out,
+                            "{indent}         ! {} [{}] {}",
+                            f.detector,
+                            f.severity.as_str(),
+                            one_line(&f.summary, 140, show)
+                        )?;
                     }
                 }
             }
@@ -110,7 +152,11 @@ pub(crate) fn redact_json(v: serde_json::Value, show: bool) -> serde_json::Value
     match v {
         Value::String(s) => Value::String(redact(&s, false)),
         Value::Array(a) => Value::Array(a.into_iter().map(|x| redact_json(x, false)).collect()),
-        Value::Object(o) => Value::Object(o.into_iter().map(|(k, x)| (k, redact_json(x, false))).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, x)| (k, redact_json(x, false)))
+                .collect(),
+        ),
         other => other,
     }
 }

@@ -105,3 +105,196 @@ fn escape_sequences_in_names_never_reach_the_terminal() {
         "{stdout:?}"
     );
 }
+
+fn ingest_to(dir: &Path, input: &Path) -> String {
+    let store = dir.join("store");
+    let out = tracehound(&[
+        "ingest",
+        input.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    store.to_str().unwrap().to_string()
+}
+
+fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(rel)
+}
+
+/// Every detector's hits and near misses: `testdata/detectors/cases.jsonl` holds, per detector, a
+/// session that must trigger it and one that must not; `expected.txt` is the reviewed snapshot of the
+/// findings (`UPDATE_SNAPSHOTS=1` rewrites it).
+#[test]
+fn detector_fixtures_match_the_reviewed_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingest_to(dir.path(), &testdata("detectors/cases.jsonl"));
+    let policy = testdata("detectors/policy.toml");
+    let out = tracehound(&[
+        "scan",
+        "--store",
+        &store,
+        "--policy",
+        policy.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let got: String = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {} {} {}\n",
+                f["detector"].as_str().unwrap(),
+                f["session_id"].as_str().unwrap(),
+                f["seq"],
+                f["severity"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let snapshot = testdata("detectors/expected.txt");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&snapshot, &got).unwrap();
+    }
+    assert_eq!(got, std::fs::read_to_string(&snapshot).unwrap());
+    // Every detector has at least one hit, and the near-miss sessions have none.
+    for d in [
+        "tool_output_instructs_model",
+        "tool_call_argument_from_injected_output",
+        "tool_calls_over_limit",
+        "host_not_allowlisted",
+        "tool_error_rate_over_baseline",
+        "spend_over_expected",
+        "tokens_over_usual",
+        "argument_matches_nothing",
+        "system_prompt_leak",
+        "secret_exposed",
+        "tool_outside_allowed_set",
+        "sensitive_tool_without_approval",
+        "user_reports_wrong_action",
+    ] {
+        assert!(
+            got.lines().any(|l| l.starts_with(&format!("{d} "))),
+            "{d} has no hit"
+        );
+    }
+    for miss in ["inject-miss", "calls-miss", "spend-miss", "tokens-a"] {
+        assert!(
+            !got.lines().any(|l| l.split(' ').nth(1) == Some(miss)),
+            "{miss} has findings"
+        );
+    }
+    // The secret is never printed, in any format.
+    for format in ["jsonl", "csv", "table", "json"] {
+        let out = tracehound(&[
+            "scan",
+            "--store",
+            &store,
+            "--policy",
+            policy.to_str().unwrap(),
+            "--format",
+            format,
+        ]);
+        assert!(
+            !text(&out.stdout).contains("ghp_0123456789"),
+            "{format} leaks the secret"
+        );
+    }
+    let shown = tracehound(&["timeline", "secret", "--store", &store, "--show-secrets"]);
+    assert!(text(&shown.stdout).contains("ghp_0123456789"));
+    let hidden = tracehound(&["timeline", "secret", "--store", &store]);
+    assert!(!text(&hidden.stdout).contains("ghp_0123456789"));
+}
+
+#[test]
+fn scan_exit_codes_follow_fail_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingest_to(dir.path(), &sample());
+    let fail = tracehound(&[
+        "scan",
+        "--store",
+        &store,
+        "--fail-on",
+        "critical",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(fail.status.code(), Some(1));
+    assert!(text(&fail.stderr).contains("tool_call_argument_from_injected_output"));
+    let pass = tracehound(&[
+        "scan",
+        "--store",
+        &store,
+        "--min-severity",
+        "critical",
+        "--fail-on",
+        "critical",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(pass.status.code(), Some(1));
+    let csv = text(&pass.stdout);
+    assert!(
+        csv.lines().skip(1).all(|l| l.contains("\"critical\"")),
+        "{csv}"
+    );
+    let clean = tracehound(&["scan", "--store", &store, "--min-severity", "critical"]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "no --fail-on: findings do not fail the run"
+    );
+}
+
+#[test]
+fn timeline_traces_the_payment_back_to_the_injected_email() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingest_to(dir.path(), &sample());
+    let out = tracehound(&[
+        "timeline", "fin-0001", "--store", &store, "--around", "6", "--before", "3", "--after", "1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("showing 5"), "{t}");
+    assert!(
+        t.contains("arg /iban = GB33BUKB20201555555555 ← tool_result seq 3"),
+        "{t}"
+    );
+    assert!(
+        t.contains("! tool_call_argument_from_injected_output [critical]"),
+        "{t}"
+    );
+    assert!(t.contains("[call: seq 6, 1000 ms]"), "{t}");
+    let json = tracehound(&[
+        "timeline", "fin-0001", "--store", &store, "--format", "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["total_events"], 10);
+    assert_eq!(v["entries"][6]["provenance"][1]["origin"]["seq"], 3);
+    let missing = tracehound(&["timeline", "nope", "--store", &store]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("no session `nope`"));
+}
+
+#[test]
+fn log_content_cannot_drive_the_terminal_or_a_spreadsheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("hostile.jsonl");
+    std::fs::write(
+        &log,
+        "{\"session_id\":\"h\",\"event\":\"user_message\",\"content\":\"=HYPERLINK(\\\"http://x\\\")\\u001b[2J\\u001b]0;pwned\\u0007\"}\n",
+    )
+    .unwrap();
+    let store = ingest_to(dir.path(), &log);
+    let table = text(&tracehound(&["timeline", "h", "--store", &store]).stdout);
+    assert!(
+        !table.contains('\x1b') && !table.contains('\x07'),
+        "{table:?}"
+    );
+    let csv = text(&tracehound(&["timeline", "h", "--store", &store, "--format", "csv"]).stdout);
+    assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
+}

@@ -29,16 +29,41 @@ impl Detector for ArgumentMatchesNothing {
             let orphans: Vec<_> = values
                 .iter()
                 .filter(|v| v.origin.is_none())
-                .filter(|v| matches!(v.value.kind, ValueKind::Email | ValueKind::Url | ValueKind::Iban | ValueKind::Path))
+                .filter(|v| {
+                    matches!(
+                        v.value.kind,
+                        ValueKind::Email | ValueKind::Url | ValueKind::Iban | ValueKind::Path
+                    )
+                })
                 .collect();
             if orphans.is_empty() {
                 continue;
             }
             let list: Vec<_> = orphans.iter().map(|v| v.value.value.as_str()).collect();
-            let mut f = finding_at(self.name(), Severity::Low, call, format!("{} called with {} found nowhere earlier in the conversation", call.tool_name.as_deref().unwrap_or("tool"), list.join(", ")), "");
+            let mut f = finding_at(
+                self.name(),
+                Severity::Low,
+                call,
+                format!(
+                    "{} called with {} found nowhere earlier in the conversation",
+                    call.tool_name.as_deref().unwrap_or("tool"),
+                    list.join(", ")
+                ),
+                "",
+            );
             for v in orphans {
-                if let Some(pos) = call.args.as_deref().and_then(|a| a.find(v.value.value.as_str())) {
-                    f.evidence.push(evidence(call, "args", pos, pos + v.value.value.len(), &v.value.pointer));
+                if let Some(pos) = call
+                    .args
+                    .as_deref()
+                    .and_then(|a| a.find(v.value.value.as_str()))
+                {
+                    f.evidence.push(evidence(
+                        call,
+                        "args",
+                        pos,
+                        pos + v.value.value.len(),
+                        &v.value.pointer,
+                    ));
                 }
             }
             out.push(f);

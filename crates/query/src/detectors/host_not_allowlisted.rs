@@ -16,8 +16,9 @@ use crate::finding::{Finding, Severity};
 /// Known false positives: new legitimate vendors, CDNs and redirects; keep the list current.
 pub(crate) struct HostNotAllowlisted;
 
-static HOST: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bhttps?://([a-z0-9.-]+\.[a-z]{2,})").expect("static pattern"));
+static HOST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)https?://([a-z0-9.-]+\.[a-z]{2,})").expect("static pattern")
+});
 
 /// Hosts in a text, lowercased.
 pub(crate) fn hosts(text: &str) -> Vec<(String, usize, usize)> {
@@ -39,13 +40,29 @@ impl Detector for HostNotAllowlisted {
         if allowed.is_empty() {
             return;
         }
-        let ok = |h: &str| allowed.iter().any(|a| h == a || h.ends_with(&format!(".{a}")));
+        let ok = |h: &str| {
+            allowed
+                .iter()
+                .any(|a| h == a || h.ends_with(&format!(".{a}")))
+        };
         for e in cx.session.events.iter().filter(|e| e.kind == "tool_call") {
             let args = e.args.as_deref().unwrap_or("");
             let bad: Vec<_> = hosts(args).into_iter().filter(|(h, _, _)| !ok(h)).collect();
             if let Some((first, _, _)) = bad.first() {
-                let mut f = finding_at(self.name(), Severity::High, e, format!("{} called with host {first}, not on the allowlist", e.tool_name.as_deref().unwrap_or("tool")), first);
-                f.evidence = bad.iter().map(|(h, s, t)| evidence(e, "args", *s, *t, h)).collect();
+                let mut f = finding_at(
+                    self.name(),
+                    Severity::High,
+                    e,
+                    format!(
+                        "{} called with host {first}, not on the allowlist",
+                        e.tool_name.as_deref().unwrap_or("tool")
+                    ),
+                    first,
+                );
+                f.evidence = bad
+                    .iter()
+                    .map(|(h, s, t)| evidence(e, "args", *s, *t, h))
+                    .collect();
                 out.push(f);
             }
         }

@@ -18,8 +18,8 @@ mod tokens_over_usual;
 mod tool_call_argument_from_injected_output;
 mod tool_calls_over_limit;
 mod tool_error_rate_over_baseline;
-mod tool_outside_allowed_set;
 mod tool_output_instructs_model;
+mod tool_outside_allowed_set;
 mod user_reports_wrong_action;
 
 use crate::events::{EventRow, Session};
@@ -47,16 +47,26 @@ impl<'a> Analysis<'a> {
             .iter()
             .map(|e| (e.kind == "tool_result").then(|| instruction_score(e.text())))
             .collect();
-        Analysis { session, policy, instruction, provenance: session_provenance(session) }
+        Analysis {
+            session,
+            policy,
+            instruction,
+            provenance: session_provenance(session),
+        }
     }
 
     /// Whether event `i` is a tool output flagged as instructing the model.
     pub fn is_injected(&self, i: usize) -> bool {
-        self.instruction[i].as_ref().is_some_and(|s| s.score >= self.policy.instruction_threshold)
+        self.instruction[i]
+            .as_ref()
+            .is_some_and(|s| s.score >= self.policy.instruction_threshold)
     }
 
     pub fn index_of_seq(&self, seq: u32) -> Option<usize> {
-        self.session.events.binary_search_by_key(&seq, |e| e.seq).ok()
+        self.session
+            .events
+            .binary_search_by_key(&seq, |e| e.seq)
+            .ok()
     }
 }
 
@@ -78,7 +88,10 @@ pub struct SessionStats {
 
 impl SessionStats {
     pub fn of(session: &Session) -> SessionStats {
-        let mut s = SessionStats { session_id: session.id.clone(), ..SessionStats::default() };
+        let mut s = SessionStats {
+            session_id: session.id.clone(),
+            ..SessionStats::default()
+        };
         for e in &session.events {
             s.agent_id = s.agent_id.take().or_else(|| e.agent_id.clone());
             s.user_id = s.user_id.take().or_else(|| e.user_id.clone());
@@ -164,8 +177,19 @@ pub(crate) fn finding_at(
     }
 }
 
-pub(crate) fn evidence(e: &EventRow, field: &str, start: usize, end: usize, label: &str) -> Evidence {
-    let text = if field == "args" { e.args.as_deref() } else { e.content.as_deref() }.unwrap_or("");
+pub(crate) fn evidence(
+    e: &EventRow,
+    field: &str,
+    start: usize,
+    end: usize,
+    label: &str,
+) -> Evidence {
+    let text = if field == "args" {
+        e.args.as_deref()
+    } else {
+        e.content.as_deref()
+    }
+    .unwrap_or("");
     Evidence {
         seq: e.seq,
         field: field.to_string(),
@@ -197,7 +221,9 @@ mod tests {
     #[test]
     fn detector_names_are_unique_snake_case() {
         let mut names: Vec<_> = registry().iter().map(|d| d.name()).collect();
-        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        assert!(names
+            .iter()
+            .all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
         let n = names.len();
         names.sort_unstable();
         names.dedup();

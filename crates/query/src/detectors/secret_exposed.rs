@@ -31,17 +31,47 @@ pub struct SecretMatch {
 
 static SECRETS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     [
-        ("aws_access_key_id", r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
-        ("aws_secret_access_key", r"(?i)aws_secret_access_key\s*[=:]\s*[A-Za-z0-9/+]{40}"),
-        ("github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
-        ("openai_api_key", r"\bsk-(proj-)?[A-Za-z0-9_-]{32,}\b"),
-        ("anthropic_api_key", r"\bsk-ant-[A-Za-z0-9_-]{32,}\b"),
-        ("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),
-        ("stripe_key", r"\b(sk|rk)_live_[A-Za-z0-9]{20,}\b"),
-        ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
-        ("private_key", r"-----BEGIN (RSA |EC |OPENSSH |DSA |PGP )?PRIVATE KEY( BLOCK)?-----"),
-        ("jwt", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),
-        ("password_in_url", r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:[^\s:/@]{3,}@[^\s/]+"),
+        (
+            "aws_access_key_id",
+            r"(?-u:\b)(AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)",
+        ),
+        (
+            "aws_secret_access_key",
+            r"(?i)aws_secret_access_key\s*[=:]\s*[A-Za-z0-9/+]{40}",
+        ),
+        (
+            "github_token",
+            r"(?-u:\b)gh[pousr]_[A-Za-z0-9]{36,}(?-u:\b)",
+        ),
+        (
+            "openai_api_key",
+            r"(?-u:\b)sk-(proj-)?[A-Za-z0-9_-]{32,}(?-u:\b)",
+        ),
+        (
+            "anthropic_api_key",
+            r"(?-u:\b)sk-ant-[A-Za-z0-9_-]{32,}(?-u:\b)",
+        ),
+        (
+            "slack_token",
+            r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}(?-u:\b)",
+        ),
+        (
+            "stripe_key",
+            r"(?-u:\b)(sk|rk)_live_[A-Za-z0-9]{20,}(?-u:\b)",
+        ),
+        ("google_api_key", r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)"),
+        (
+            "private_key",
+            r"-----BEGIN (RSA |EC |OPENSSH |DSA |PGP )?PRIVATE KEY( BLOCK)?-----",
+        ),
+        (
+            "jwt",
+            r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}(?-u:\b)",
+        ),
+        (
+            "password_in_url",
+            r"(?-u:\b)[a-z][a-z0-9+.-]*://[^\s:/@]+:[^\s:/@]{3,}@[^\s/]+",
+        ),
     ]
     .into_iter()
     .map(|(k, p)| (k, Regex::new(p).expect("static pattern")))
@@ -58,13 +88,19 @@ pub fn find_secrets(text: &str) -> Vec<SecretMatch> {
             if s.contains("EXAMPLE") {
                 continue;
             }
-            let fp: String = Sha256::digest(s.as_bytes())[..6].iter().map(|b| format!("{b:02x}")).collect();
+            let fp: String = Sha256::digest(s.as_bytes())[..6]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
             let keep: String = s.chars().take(4).collect();
             out.push(SecretMatch {
                 kind,
                 start: m.start(),
                 end: m.end(),
-                redacted: format!("{keep}…[redacted {} chars]", s.chars().count().saturating_sub(4)),
+                redacted: format!(
+                    "{keep}…[redacted {} chars]",
+                    s.chars().count().saturating_sub(4)
+                ),
                 fingerprint: fp,
             });
         }
@@ -82,17 +118,30 @@ impl Detector for SecretExposed {
     }
     fn check(&self, cx: &Analysis<'_>, out: &mut Vec<Finding>) {
         for e in &cx.session.events {
-            for (field, text) in [("content", e.content.as_deref()), ("args", e.args.as_deref())] {
+            for (field, text) in [
+                ("content", e.content.as_deref()),
+                ("args", e.args.as_deref()),
+            ] {
                 let Some(text) = text else { continue };
-                if !matches!(e.kind.as_str(), "tool_call" | "tool_result" | "assistant_message" | "user_message") {
+                if !matches!(
+                    e.kind.as_str(),
+                    "tool_call" | "tool_result" | "assistant_message" | "user_message"
+                ) {
                     continue;
                 }
                 for m in find_secrets(text) {
                     let mut f = finding_at(
                         self.name(),
-                        if e.kind == "tool_call" { Severity::Critical } else { Severity::High },
+                        if e.kind == "tool_call" {
+                            Severity::Critical
+                        } else {
+                            Severity::High
+                        },
                         e,
-                        format!("{} {} in {} {field} (fingerprint {}): rotate it", m.kind, m.redacted, e.kind, m.fingerprint),
+                        format!(
+                            "{} {} in {} {field} (fingerprint {}): rotate it",
+                            m.kind, m.redacted, e.kind, m.fingerprint
+                        ),
                         &m.fingerprint,
                     );
                     // The evidence names the span but never carries the secret.

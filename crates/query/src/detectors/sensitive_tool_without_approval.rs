@@ -30,7 +30,9 @@ impl Detector for SensitiveToolWithoutApproval {
                 "approval_decision" => {
                     let text = e.content.as_deref().unwrap_or("").to_ascii_lowercase();
                     let denied = e.is_error == Some(true)
-                        || ["deny", "denied", "reject", "no"].iter().any(|w| text.split(|c: char| !c.is_alphanumeric()).any(|t| t == *w));
+                        || ["deny", "denied", "reject", "no"]
+                            .iter()
+                            .any(|w| text.split(|c: char| !c.is_alphanumeric()).any(|t| t == *w));
                     decision = Some((!denied, e.seq));
                 }
                 "tool_call" if e.tool_name.as_deref().is_some_and(sensitive) => {
@@ -38,11 +40,23 @@ impl Detector for SensitiveToolWithoutApproval {
                     match decision {
                         Some((true, _)) => {}
                         Some((false, seq)) => {
-                            let mut f = finding_at(self.name(), Severity::Critical, e, format!("{tool} called after the approval was denied (seq {seq})"), "denied");
+                            let mut f = finding_at(
+                                self.name(),
+                                Severity::Critical,
+                                e,
+                                format!("{tool} called after the approval was denied (seq {seq})"),
+                                "denied",
+                            );
                             f.related.push(seq);
                             out.push(f);
                         }
-                        None => out.push(finding_at(self.name(), Severity::Medium, e, format!("{tool} called with no approval before it"), "")),
+                        None => out.push(finding_at(
+                            self.name(),
+                            Severity::Medium,
+                            e,
+                            format!("{tool} called with no approval before it"),
+                            "",
+                        )),
                     }
                     decision = None;
                 }

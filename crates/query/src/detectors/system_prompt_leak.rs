@@ -62,8 +62,22 @@ impl Detector for SystemPromptLeak {
                 None
             });
             if let Some((pos, len)) = hit {
-                let mut f = finding_at(self.name(), Severity::High, e, format!("{} repeats the system prompt verbatim", if field == "args" { "tool call" } else { "assistant message" }), "");
-                f.evidence.push(evidence(e, field, pos, pos + len, "system prompt text"));
+                let mut f = finding_at(
+                    self.name(),
+                    Severity::High,
+                    e,
+                    format!(
+                        "{} repeats the system prompt verbatim",
+                        if field == "args" {
+                            "tool call"
+                        } else {
+                            "assistant message"
+                        }
+                    ),
+                    "",
+                );
+                f.evidence
+                    .push(evidence(e, field, pos, pos + len, "system prompt text"));
                 out.push(f);
             }
         }

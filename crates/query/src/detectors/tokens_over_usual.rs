@@ -30,7 +30,18 @@ impl Detector for TokensOverUsual {
         for s in with {
             if s.tokens as f64 > policy.token_factor * usual {
                 if let Some(first) = &s.first {
-                    let mut f = finding_at(self.name(), Severity::Low, first, format!("{} tokens in the session, {:.0}x the archive median of {:.0}", s.tokens, s.tokens as f64 / usual, usual), "");
+                    let mut f = finding_at(
+                        self.name(),
+                        Severity::Low,
+                        first,
+                        format!(
+                            "{} tokens in the session, {:.0}x the archive median of {:.0}",
+                            s.tokens,
+                            s.tokens as f64 / usual,
+                            usual
+                        ),
+                        "",
+                    );
                     f.score = Some(s.tokens as f64 / usual);
                     out.push(f);
                 }

@@ -33,7 +33,8 @@ const LEAD: usize = 20;
 /// Boundaries that end an injected passage inside structured output: a blank line, a new list item or
 /// key in YAML-like listings, a closing tag, the next record of a Python or JSON listing.
 static BOUNDARY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\n\s*\n|(\n|\\n)\s*-\s|(\n|\\n)\s*[A-Za-z_]+:\s|</[A-Za-z]+>|', '|"\},|\}, \{"#).expect("static pattern")
+    Regex::new(r#"(\n|\\n)\s*-\s|(\n|\\n)\s*[A-Za-z_]+:\s|</[A-Za-z]+>|', '|"\},|\}, \{"#)
+        .expect("static pattern")
 });
 
 /// The part of a flagged output the attacker wrote: from just before its first cue to the first
@@ -42,14 +43,32 @@ static BOUNDARY: LazyLock<Regex> = LazyLock::new(|| {
 /// not the attacker's.
 pub(crate) fn injected_region(cx: &Analysis<'_>, src: usize) -> std::ops::Range<usize> {
     let text = cx.session.events[src].text();
-    let cues = &cx.instruction[src].as_ref().expect("injected implies scored").cues;
-    let start = cues.iter().map(|c| c.start).min().unwrap_or(0).saturating_sub(LEAD);
-    let last = cues.iter().map(|c| c.end).max().unwrap_or(0).min(text.len());
+    let cues = &cx.instruction[src]
+        .as_ref()
+        .expect("injected implies scored")
+        .cues;
+    let mut start = cues
+        .iter()
+        .map(|c| c.start)
+        .min()
+        .unwrap_or(0)
+        .saturating_sub(LEAD);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let last = cues
+        .iter()
+        .map(|c| c.end)
+        .max()
+        .unwrap_or(0)
+        .min(text.len());
     let mut end = (last + NEAR).min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    let cut = BOUNDARY.find(&text[last..end]).map_or(end, |m| last + m.start());
+    let cut = BOUNDARY
+        .find(&text[last..end])
+        .map_or(end, |m| last + m.start());
     start..cut
 }
 
@@ -57,8 +76,28 @@ pub(crate) fn injected_region(cx: &Analysis<'_>, src: usize) -> std::ops::Range<
 /// of an attack, not its consequence; reads with a planted URL still count (exfiltration by fetch).
 pub(crate) fn read_only(tool: Option<&str>) -> bool {
     let Some(tool) = tool else { return false };
-    let verb = tool.split(['_', '.', '-']).next().unwrap_or("").to_ascii_lowercase();
-    matches!(verb.as_str(), "get" | "list" | "search" | "read" | "find" | "query" | "check" | "lookup" | "view" | "show" | "describe" | "fetch" | "browse" | "open")
+    let verb = tool
+        .split(['_', '.', '-'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        verb.as_str(),
+        "get"
+            | "list"
+            | "search"
+            | "read"
+            | "find"
+            | "query"
+            | "check"
+            | "lookup"
+            | "view"
+            | "show"
+            | "describe"
+            | "fetch"
+            | "browse"
+            | "open"
+    )
 }
 
 impl Detector for ToolCallArgumentFromInjectedOutput {
@@ -75,51 +114,154 @@ impl Detector for ToolCallArgumentFromInjectedOutput {
             let call = &cx.session.events[*call_idx];
             let mut hits = Vec::new();
             for v in values {
-                let Some(origin) = &v.origin else { continue };
-                if v.in_trusted || origin.kind != "tool_result" {
-                    continue;
-                }
-                if matches!(v.value.kind, ValueKind::Number) && v.value.value.len() < 6 {
-                    continue;
-                }
-                let Some(src) = cx.index_of_seq(origin.seq) else { continue };
-                if !cx.is_injected(src) {
+                if v.in_trusted
+                    || (matches!(v.value.kind, ValueKind::Number) && v.value.value.len() < 6)
+                {
                     continue;
                 }
                 if read_only(call.tool_name.as_deref()) && v.value.kind != ValueKind::Url {
                     continue;
                 }
-                let region = injected_region(cx, src);
-                let near = region.contains(&origin.offset);
-                if near {
-                    hits.push((v, src));
+                // Any earlier occurrence inside the injected passage of a flagged output.
+                let planted = v.occurrences.iter().find(|(src, offset)| {
+                    cx.session.events[*src].kind == "tool_result"
+                        && cx.is_injected(*src)
+                        && injected_region(cx, *src).contains(offset)
+                });
+                if let Some(&(src, offset)) = planted {
+                    hits.push((v, src, offset));
                 }
             }
             if hits.is_empty() {
                 continue;
             }
             let tool = call.tool_name.as_deref().unwrap_or("a tool");
-            let list: Vec<String> = hits.iter().map(|(v, _)| format!("{}={}", v.value.pointer, v.value.value)).collect();
+            let list: Vec<String> = hits
+                .iter()
+                .map(|(v, _, _)| format!("{}={}", v.value.pointer, v.value.value))
+                .collect();
             let mut f = finding_at(
                 self.name(),
                 Severity::Critical,
                 call,
-                format!("{tool} called with {} taken from injected tool output (seq {})", list.join(", "), cx.session.events[hits[0].1].seq),
+                format!(
+                    "{tool} called with {} taken from injected tool output (seq {})",
+                    list.join(", "),
+                    cx.session.events[hits[0].1].seq
+                ),
                 "",
             );
-            for (v, src) in &hits {
+            for (v, src, offset) in &hits {
                 let src_event = &cx.session.events[*src];
-                if let Some(o) = &v.origin {
-                    f.evidence.push(evidence(src_event, "content", o.offset, o.offset + v.value.value.len(), "planted value"));
-                }
-                if let Some(pos) = call.args.as_deref().and_then(|a| a.find(v.value.value.as_str())) {
-                    f.evidence.push(evidence(call, "args", pos, pos + v.value.value.len(), &v.value.pointer));
+                f.evidence.push(evidence(
+                    src_event,
+                    "content",
+                    *offset,
+                    offset + v.value.value.len(),
+                    "planted value",
+                ));
+                if let Some(pos) = call
+                    .args
+                    .as_deref()
+                    .and_then(|a| a.find(v.value.value.as_str()))
+                {
+                    f.evidence.push(evidence(
+                        call,
+                        "args",
+                        pos,
+                        pos + v.value.value.len(),
+                        &v.value.pointer,
+                    ));
                 }
                 if !f.related.contains(&src_event.seq) {
                     f.related.push(src_event.seq);
                 }
             }
             out.push(f);
+        }
+        relayed(self.name(), cx, out);
+    }
+}
+
+/// Proper names (two or more capitalized words) and quoted strings: what an injection wants repeated.
+static PHRASE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?-u:\b)[A-Z][a-z]+(?:\s+[A-Z][a-z]+){2,}(?-u:\b)|'[^'\n]{8,80}'|"[^"\n]{8,80}""#)
+        .expect("static pattern")
+});
+
+static WARNS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)(suspicious|injection|inject|malicious|phishing|scam|unusual instructions?|embedded instructions?|hidden instructions?|(will|did|do|should) not (follow|comply|act)|won't (follow|comply)|ignor(e|ed|ing) (that|this|the) (instruction|request|message)|appears to be an? (attempt|instruction))").expect("static pattern")
+});
+
+/// The other way an injection acts: the model says what the injected text told it to say. Reports an
+/// assistant message that repeats a name or quoted phrase of an injected passage that no system prompt
+/// or user message contains.
+fn relayed(name: &str, cx: &Analysis<'_>, out: &mut Vec<Finding>) {
+    // Everything that is not injected text: trusted messages, clean tool outputs, and flagged outputs
+    // outside their injected passage. A name that appears there is data, not the attacker's words.
+    let mut elsewhere: Vec<&str> = Vec::new();
+    for (i, e) in cx.session.events.iter().enumerate() {
+        match e.kind.as_str() {
+            "system_prompt" | "user_message" => elsewhere.push(e.text()),
+            "tool_result" if cx.is_injected(i) => {
+                let r = injected_region(cx, i);
+                elsewhere.push(&e.text()[..r.start]);
+                elsewhere.push(&e.text()[r.end..]);
+            }
+            "tool_result" => elsewhere.push(e.text()),
+            _ => {}
+        }
+    }
+    let trusted = elsewhere;
+    let mut phrases: Vec<(String, usize, usize)> = Vec::new();
+    for (i, e) in cx.session.events.iter().enumerate() {
+        if e.kind == "tool_result" && cx.is_injected(i) {
+            let region = injected_region(cx, i);
+            let text = &e.text()[region.clone()];
+            let cues = &cx.instruction[i].as_ref().expect("scored").cues;
+            for m in PHRASE.find_iter(text) {
+                let p = m.as_str().trim_matches(['\'', '"']).to_string();
+                let at = region.start + m.start();
+                // Skip the cues' own words ("Before You") and anything a trusted source said.
+                if cues.iter().any(|c| at < c.end && c.start < at + m.len())
+                    || trusted.iter().any(|t| t.contains(&p))
+                {
+                    continue;
+                }
+                phrases.push((p, i, at));
+            }
+        }
+        // A model that names the injected text to warn the user is reporting it, not obeying it.
+        if e.kind == "assistant_message" && !WARNS.is_match(e.text()) {
+            if let Some((p, src, at)) = phrases
+                .iter()
+                .find(|(p, src, _)| *src < i && e.text().contains(p.as_str()))
+            {
+                let src_event = &cx.session.events[*src];
+                let mut f = finding_at(
+                    name,
+                    Severity::High,
+                    e,
+                    format!(
+                        "assistant repeats \"{p}\" from injected tool output (seq {})",
+                        src_event.seq
+                    ),
+                    "relay",
+                );
+                f.related.push(src_event.seq);
+                f.evidence.push(evidence(
+                    src_event,
+                    "content",
+                    *at,
+                    at + p.len(),
+                    "injected phrase",
+                ));
+                if let Some(pos) = e.text().find(p.as_str()) {
+                    f.evidence
+                        .push(evidence(e, "content", pos, pos + p.len(), "repeated"));
+                }
+                out.push(f);
+            }
         }
     }
 }

@@ -22,13 +22,21 @@ impl Detector for ToolCallsOverLimit {
     }
     fn check(&self, cx: &Analysis<'_>, out: &mut Vec<Finding>) {
         let limit = cx.policy.max_tool_calls_per_session;
-        let calls: Vec<_> = cx.session.events.iter().filter(|e| e.kind == "tool_call").collect();
+        let calls: Vec<_> = cx
+            .session
+            .events
+            .iter()
+            .filter(|e| e.kind == "tool_call")
+            .collect();
         if calls.len() > limit {
             out.push(finding_at(
                 self.name(),
                 Severity::Medium,
                 calls[limit],
-                format!("{} tool calls in the session, over the limit of {limit}", calls.len()),
+                format!(
+                    "{} tool calls in the session, over the limit of {limit}",
+                    calls.len()
+                ),
                 "",
             ));
         }

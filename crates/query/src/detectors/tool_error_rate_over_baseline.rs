@@ -22,16 +22,33 @@ impl Detector for ToolErrorRateOverBaseline {
         "a session's tool error rate is far above the archive's"
     }
     fn check_archive(&self, stats: &[SessionStats], policy: &Policy, out: &mut Vec<Finding>) {
-        let (calls, errors) = stats.iter().fold((0, 0), |(c, e), s| (c + s.calls, e + s.errors));
+        let (calls, errors) = stats
+            .iter()
+            .fold((0, 0), |(c, e), s| (c + s.calls, e + s.errors));
         if calls == 0 {
             return;
         }
         let base = errors as f64 / calls as f64;
-        for s in stats.iter().filter(|s| s.calls >= policy.min_calls_for_error_rate && s.calls > 0) {
+        for s in stats
+            .iter()
+            .filter(|s| s.calls >= policy.min_calls_for_error_rate && s.calls > 0)
+        {
             let rate = s.errors as f64 / s.calls as f64;
             if rate > base * policy.error_rate_factor && rate > 0.0 {
                 if let Some(first) = &s.first {
-                    let mut f = finding_at(self.name(), Severity::Low, first, format!("{} of {} tool calls failed ({:.0} %), archive baseline {:.1} %", s.errors, s.calls, rate * 100.0, base * 100.0), "");
+                    let mut f = finding_at(
+                        self.name(),
+                        Severity::Low,
+                        first,
+                        format!(
+                            "{} of {} tool calls failed ({:.0} %), archive baseline {:.1} %",
+                            s.errors,
+                            s.calls,
+                            rate * 100.0,
+                            base * 100.0
+                        ),
+                        "",
+                    );
                     f.score = Some(rate);
                     out.push(f);
                 }

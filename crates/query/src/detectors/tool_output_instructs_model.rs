@@ -29,19 +29,33 @@ impl Detector for ToolOutputInstructsModel {
 
     fn check(&self, cx: &Analysis<'_>, out: &mut Vec<Finding>) {
         for (i, e) in cx.session.events.iter().enumerate() {
-            let Some(score) = cx.instruction[i].as_ref().filter(|_| cx.is_injected(i)) else { continue };
+            let Some(score) = cx.instruction[i].as_ref().filter(|_| cx.is_injected(i)) else {
+                continue;
+            };
             let cues: Vec<&str> = score.cues.iter().map(|c| c.cue).collect();
-            let severity = if score.score >= 0.85 { Severity::High } else { Severity::Medium };
+            let severity = if score.score >= 0.85 {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
             let tool = e.tool_name.as_deref().unwrap_or("a tool");
             let mut f = finding_at(
                 self.name(),
                 severity,
                 e,
-                format!("output of {tool} reads as instructions to the model (score {:.2}: {})", score.score, cues.join(", ")),
+                format!(
+                    "output of {tool} reads as instructions to the model (score {:.2}: {})",
+                    score.score,
+                    cues.join(", ")
+                ),
                 "",
             );
             f.score = Some(score.score);
-            f.evidence = score.cues.iter().map(|c| evidence(e, "content", c.start, c.end, c.cue)).collect();
+            f.evidence = score
+                .cues
+                .iter()
+                .map(|c| evidence(e, "content", c.start, c.end, c.cue))
+                .collect();
             // The call that fetched this output.
             if let Some(call) = cx.session.events[..i]
                 .iter()

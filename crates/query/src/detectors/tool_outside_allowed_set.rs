@@ -21,10 +21,18 @@ impl Detector for ToolOutsideAllowedSet {
     }
     fn check(&self, cx: &Analysis<'_>, out: &mut Vec<Finding>) {
         for e in cx.session.events.iter().filter(|e| e.kind == "tool_call") {
-            let (Some(agent), Some(tool)) = (e.agent_id.as_deref(), e.tool_name.as_deref()) else { continue };
+            let (Some(agent), Some(tool)) = (e.agent_id.as_deref(), e.tool_name.as_deref()) else {
+                continue;
+            };
             if let Some(allowed) = cx.policy.allowed_tools.get(agent) {
                 if !allowed.iter().any(|t| t == tool) {
-                    out.push(finding_at(self.name(), Severity::High, e, format!("agent {agent} called {tool}, which is not in its allowed tools"), ""));
+                    out.push(finding_at(
+                        self.name(),
+                        Severity::High,
+                        e,
+                        format!("agent {agent} called {tool}, which is not in its allowed tools"),
+                        "",
+                    ));
                 }
             }
         }

@@ -24,12 +24,31 @@ impl Detector for UserReportsWrongAction {
             if e.kind != "feedback" {
                 continue;
             }
-            let last_call = cx.session.events[..i].iter().rev().find(|c| c.kind == "tool_call");
-            let text: String = e.content.as_deref().unwrap_or("").chars().take(120).collect();
-            let mut f = finding_at(self.name(), Severity::Medium, e, format!("user feedback: {text}"), "");
+            let last_call = cx.session.events[..i]
+                .iter()
+                .rev()
+                .find(|c| c.kind == "tool_call");
+            let text: String = e
+                .content
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .take(120)
+                .collect();
+            let mut f = finding_at(
+                self.name(),
+                Severity::Medium,
+                e,
+                format!("user feedback: {text}"),
+                "",
+            );
             if let Some(c) = last_call {
                 f.related.push(c.seq);
-                f.summary.push_str(&format!(" (last action: {} at seq {})", c.tool_name.as_deref().unwrap_or("tool"), c.seq));
+                f.summary.push_str(&format!(
+                    " (last action: {} at seq {})",
+                    c.tool_name.as_deref().unwrap_or("tool"),
+                    c.seq
+                ));
             }
             out.push(f);
         }

@@ -14,7 +14,9 @@ mod scan;
 mod store;
 mod timeline;
 
-pub use detectors::{find_secrets, registry, Analysis, Detector, SecretMatch, SessionStats};
+pub use detectors::{
+    find_secrets, reference_markdown, registry, Analysis, Detector, SecretMatch, SessionStats,
+};
 pub use events::{EventRow, Session};
 pub use finding::{Evidence, Finding, Severity};
 pub use info::{info, FormatCount, StoreInfo};

@@ -214,9 +214,121 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// The detector reference (`docs/detectors.md`), generated from each detector's doc comment so the
+/// two cannot drift: a test compares the file with this and `UPDATE_SNAPSHOTS=1` rewrites it.
+pub fn reference_markdown() -> String {
+    const SOURCES: &[(&str, &str)] = &[
+        (
+            "tool_output_instructs_model",
+            include_str!("tool_output_instructs_model.rs"),
+        ),
+        (
+            "tool_call_argument_from_injected_output",
+            include_str!("tool_call_argument_from_injected_output.rs"),
+        ),
+        (
+            "tool_calls_over_limit",
+            include_str!("tool_calls_over_limit.rs"),
+        ),
+        (
+            "host_not_allowlisted",
+            include_str!("host_not_allowlisted.rs"),
+        ),
+        (
+            "tool_error_rate_over_baseline",
+            include_str!("tool_error_rate_over_baseline.rs"),
+        ),
+        (
+            "spend_over_expected",
+            include_str!("spend_over_expected.rs"),
+        ),
+        ("tokens_over_usual", include_str!("tokens_over_usual.rs")),
+        (
+            "argument_matches_nothing",
+            include_str!("argument_matches_nothing.rs"),
+        ),
+        ("system_prompt_leak", include_str!("system_prompt_leak.rs")),
+        ("secret_exposed", include_str!("secret_exposed.rs")),
+        (
+            "tool_outside_allowed_set",
+            include_str!("tool_outside_allowed_set.rs"),
+        ),
+        (
+            "sensitive_tool_without_approval",
+            include_str!("sensitive_tool_without_approval.rs"),
+        ),
+        (
+            "user_reports_wrong_action",
+            include_str!("user_reports_wrong_action.rs"),
+        ),
+    ];
+    let mut out = String::from(
+        "# Detector reference\n\nGenerated from the detectors' doc comments (`crates/query/src/detectors/`); do not edit by hand.\n",
+    );
+    for (name, source) in SOURCES {
+        out.push_str(&format!("\n## `{name}`\n\n"));
+        let doc: Vec<&str> = source
+            .lines()
+            .skip_while(|l| !l.starts_with("///"))
+            .take_while(|l| l.starts_with("///"))
+            .map(|l| {
+                l.trim_start_matches("///")
+                    .strip_prefix(' ')
+                    .unwrap_or(l.trim_start_matches("///"))
+            })
+            .collect();
+        for line in doc {
+            for label in [
+                "What it does:",
+                "Why it matters:",
+                "Example:",
+                "Known false positives:",
+            ] {
+                if let Some(rest) = line.strip_prefix(label) {
+                    out.push_str(&format!("**{label}**{rest}\n"));
+                    break;
+                }
+            }
+            if ![
+                "What it does:",
+                "Why it matters:",
+                "Example:",
+                "Known false positives:",
+            ]
+            .iter()
+            .any(|l| line.starts_with(l))
+            {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_detector_reference_in_docs_is_generated_from_the_doc_comments() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/detectors.md");
+        let generated = reference_markdown();
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap_or_default(),
+            generated,
+            "run with UPDATE_SNAPSHOTS=1"
+        );
+        for name in registry().iter().map(|d| d.name()) {
+            assert!(
+                generated.contains(&format!("## `{name}`")),
+                "{name} is missing from the reference"
+            );
+        }
+    }
 
     #[test]
     fn detector_names_are_unique_snake_case() {

@@ -32,7 +32,12 @@ impl Detector for ToolOutputInstructsModel {
             let Some(score) = cx.instruction[i].as_ref().filter(|_| cx.is_injected(i)) else {
                 continue;
             };
-            let cues: Vec<&str> = score.cues.iter().map(|c| c.cue).collect();
+            let mut cues: Vec<&str> = Vec::new();
+            for c in &score.cues {
+                if !cues.contains(&c.cue) {
+                    cues.push(c.cue);
+                }
+            }
             let severity = if score.score >= 0.85 {
                 Severity::High
             } else {

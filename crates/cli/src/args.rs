@@ -79,7 +79,8 @@ pub(crate) struct ScanArgs {
     pub(crate) fail_on: Option<String>,
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
-    /// Write findings here instead of stdout.
+    /// Write findings here instead of stdout; a path ending in `.parquet` writes Parquet (the table, JSON,
+    /// JSONL or CSV format is then ignored).
     #[arg(long)]
     pub(crate) output: Option<PathBuf>,
     #[arg(long)]

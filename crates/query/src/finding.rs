@@ -98,3 +98,97 @@ pub(crate) fn finding_id(detector: &str, session: &str, seq: u32, extra: &str) -
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Writes findings as a Parquet file (zstd), one row per finding; `evidence` and `related` as JSON
+/// text so any Parquet reader takes them without nested types.
+pub fn write_findings_parquet(
+    findings: &[Finding],
+    path: &std::path::Path,
+) -> Result<(), crate::QueryError> {
+    use std::sync::Arc;
+
+    use arrow_array::{
+        ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array,
+        UInt64Array,
+    };
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+
+    let err = |e: parquet::errors::ParquetError| crate::QueryError::Read {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let s = |name: &str| Field::new(name, DataType::Utf8, false);
+    let o = |name: &str| Field::new(name, DataType::Utf8, true);
+    let schema = Arc::new(Schema::new(vec![
+        s("id"),
+        s("detector"),
+        s("severity"),
+        s("session_id"),
+        Field::new("seq", DataType::UInt32, false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        s("source_file"),
+        Field::new("source_line", DataType::UInt64, true),
+        s("source_pointer"),
+        s("summary"),
+        Field::new("score", DataType::Float64, true),
+        s("evidence"),
+        s("related"),
+        o("tool_name"),
+        o("user_id"),
+        o("agent_id"),
+    ]));
+    let text = |f: fn(&Finding) -> String| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(findings.iter().map(f)))
+    };
+    let opt = |f: fn(&Finding) -> Option<String>| -> ArrayRef {
+        Arc::new(StringArray::from(
+            findings.iter().map(f).collect::<Vec<_>>(),
+        ))
+    };
+    let columns: Vec<ArrayRef> = vec![
+        text(|f| f.id.clone()),
+        text(|f| f.detector.clone()),
+        text(|f| f.severity.as_str().to_string()),
+        text(|f| f.session_id.clone()),
+        Arc::new(UInt32Array::from_iter_values(
+            findings.iter().map(|f| f.seq),
+        )),
+        Arc::new(
+            TimestampMicrosecondArray::from(findings.iter().map(|f| f.ts).collect::<Vec<_>>())
+                .with_timezone("UTC"),
+        ),
+        text(|f| f.source_file.clone()),
+        Arc::new(UInt64Array::from(
+            findings.iter().map(|f| f.source_line).collect::<Vec<_>>(),
+        )),
+        text(|f| f.source_pointer.clone()),
+        text(|f| f.summary.clone()),
+        Arc::new(Float64Array::from(
+            findings.iter().map(|f| f.score).collect::<Vec<_>>(),
+        )),
+        text(|f| serde_json::to_string(&f.evidence).unwrap_or_default()),
+        text(|f| serde_json::to_string(&f.related).unwrap_or_default()),
+        opt(|f| f.tool_name.clone()),
+        opt(|f| f.user_id.clone()),
+        opt(|f| f.agent_id.clone()),
+    ];
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| err(e.into()))?;
+    let file = std::fs::File::create(path).map_err(|source| crate::QueryError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .build();
+    let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(err)?;
+    writer.write(&batch).map_err(err)?;
+    writer.close().map_err(err)?;
+    Ok(())
+}

@@ -18,7 +18,7 @@ pub use detectors::{
     find_secrets, reference_markdown, registry, Analysis, Detector, SecretMatch, SessionStats,
 };
 pub use events::{EventRow, Session};
-pub use finding::{Evidence, Finding, Severity};
+pub use finding::{write_findings_parquet, Evidence, Finding, Severity};
 pub use info::{info, FormatCount, StoreInfo};
 pub use instruction::{instruction_score, Cue, InstructionScore};
 pub use policy::{Policy, PolicyError};

@@ -20,6 +20,25 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     }
     let result = builder.build().run(&store)?;
     let show = args.show_secrets;
+    if let Some(path) = args
+        .output
+        .as_ref()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+    {
+        // Redacted like every other output unless asked.
+        let findings: Vec<tracehound_query::Finding> = if show {
+            result.findings.clone()
+        } else {
+            result
+                .findings
+                .iter()
+                .map(|f| serde_json::from_value(redact_json(serde_json::to_value(f)?, false)))
+                .collect::<Result<_, _>>()?
+        };
+        tracehound_query::write_findings_parquet(&findings, path)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        return finish(&result, &args);
+    }
     let mut sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -85,7 +104,11 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     }
     sink.flush()?;
     drop(sink);
-    // The summary goes to stderr so stdout stays pure findings for pipes.
+    finish(&result, &args)
+}
+
+/// The summary on stderr, so stdout stays pure findings for pipes, and the exit status.
+fn finish(result: &tracehound_query::ScanResult, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let mut err = std::io::stderr().lock();
     let secs = result.elapsed.as_secs_f64();
     writeln!(

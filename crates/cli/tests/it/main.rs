@@ -298,3 +298,42 @@ fn log_content_cannot_drive_the_terminal_or_a_spreadsheet() {
     let csv = text(&tracehound(&["timeline", "h", "--store", &store, "--format", "csv"]).stdout);
     assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
 }
+
+#[test]
+fn findings_can_be_written_as_parquet_with_secrets_redacted() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingest_to(dir.path(), &testdata("detectors/cases.jsonl"));
+    let out_path = dir.path().join("findings.parquet");
+    let policy = testdata("detectors/policy.toml");
+    let out = tracehound(&[
+        "scan",
+        "--store",
+        &store,
+        "--policy",
+        policy.to_str().unwrap(),
+        "--output",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let reader = SerializedFileReader::new(std::fs::File::open(&out_path).unwrap()).unwrap();
+    let expected = std::fs::read_to_string(testdata("detectors/expected.txt"))
+        .unwrap()
+        .lines()
+        .count() as i64;
+    assert_eq!(reader.metadata().file_metadata().num_rows(), expected);
+    let rows: Vec<String> = reader
+        .get_row_iter(None)
+        .unwrap()
+        .map(|r| r.unwrap().to_string())
+        .collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("secret_exposed") && r.contains("redacted")),
+        "{rows:?}"
+    );
+    assert!(
+        !rows.iter().any(|r| r.contains("ghp_0123456789")),
+        "the secret reached the Parquet file"
+    );
+}

@@ -31,17 +31,22 @@ struct Pattern {
     cue: &'static str,
     weight: f64,
     re: Regex,
+    /// Words one of which every match contains (ASCII, matched case-insensitively). A text without any
+    /// of them cannot match, so the regex is not run on it. Empty: always run.
+    triggers: &'static [&'static str],
 }
 
 fn p(cue: &'static str, weight: f64, re: &str) -> Pattern {
     Pattern {
         cue,
         weight,
-        // A large lazy-DFA cache: with the default, these case-insensitive patterns with bounded
+        triggers: triggers_of(cue),
+        // A larger lazy-DFA cache: with the default, these case-insensitive patterns with bounded
         // repetitions thrashed the cache and fell back to the PikeVM (perf: 60 % of a 1 GiB scan).
+        // 16 MiB against 64 MiB: 13.1 s and 414 MiB peak against 12.2 s and 516 MiB.
         re: regex::RegexBuilder::new(re)
-            .dfa_size_limit(64 << 20)
-            .size_limit(64 << 20)
+            .dfa_size_limit(16 << 20)
+            .size_limit(32 << 20)
             .build()
             .expect("static pattern"),
     }
@@ -93,6 +98,102 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     ]
 });
 
+/// The trigger words of each cue; kept beside the patterns they guard so a pattern change shows here.
+fn triggers_of(cue: &str) -> &'static [&'static str] {
+    match cue {
+        "overrides_prior_instructions" => &["ignore", "disregard", "forget", "override", "bypass"],
+        "fake_role_or_delimiter" => &[
+            "<|",
+            "[inst",
+            "[/inst",
+            "<<sys",
+            "<</sys",
+            "system",
+            "admin",
+            "<information",
+            "</information",
+            "<instruction",
+            "</instruction",
+            "<important",
+            "</important",
+            "<sys>",
+            "</sys>",
+            "<prompt",
+            "</prompt",
+            "assistant",
+        ],
+        "addresses_the_model" => &[
+            "to you",
+            "dear",
+            "hey",
+            "attention",
+            "note to",
+            "you are now",
+            "as a",
+            "ai ",
+            "ai,",
+            "llm",
+            "language model",
+            "gpt",
+            "claude",
+            "gemini",
+            "llama",
+            "command",
+        ],
+        "hijacks_the_task" => &[
+            "before",
+            "the task",
+            "task",
+            "goal",
+            "objective",
+            "instruction",
+            "mission",
+            "after you do",
+            "after doing",
+            "after completing",
+            "instead",
+            "from now on",
+            "do the following",
+            "strictly adhere",
+        ],
+        "asks_for_secrecy" => &["do not", "don't", "never", "without"],
+        "urgency" => &[
+            "important",
+            "urgent",
+            "immediately",
+            "must do",
+            "must be done",
+        ],
+        "action_on_outside_target" => &[
+            "send", "forward", "transfer", "wire", "pay", "email", "e-mail", "post", "upload",
+            "share", "invite", "delete", "remove", "grant",
+        ],
+        "exfiltration_link" => &["!["],
+        _ => &[],
+    }
+}
+
+/// One automaton over every pattern's triggers: a single pass over a text tells which patterns can
+/// match it. Before it, nine regex passes over every tool output were 40 % of a scan.
+static TRIGGERS: LazyLock<(aho_corasick::AhoCorasick, Vec<usize>)> = LazyLock::new(|| {
+    let mut words = Vec::new();
+    let mut owner = Vec::new();
+    for (i, pat) in PATTERNS.iter().enumerate() {
+        for t in pat.triggers {
+            words.push(*t);
+            owner.push(i);
+        }
+    }
+    // Leftmost-longest, non-overlapping: an overlapping search reported every occurrence of every
+    // common trigger word (20 % of a scan).
+    let ac = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(&words)
+        .expect("static triggers");
+    (ac, owner)
+});
+
 /// Characters a human reader does not see: zero-width, bidi controls, Unicode tags.
 fn hidden_char(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}')
@@ -102,8 +203,26 @@ fn hidden_char(c: char) -> bool {
 pub fn instruction_score(text: &str) -> InstructionScore {
     let mut cues = Vec::new();
     // Measured: one RegexSet over all patterns was slower (30 s vs 14 s on a 1 GiB scan): the combined
-    // automaton is too large for the lazy DFA's cache.
-    for pat in PATTERNS.iter() {
+    // automaton is too large for the lazy DFA's cache. Trigger words decide which regexes run at all.
+    let (ac, owner) = &*TRIGGERS;
+    let mut run: Vec<bool> = PATTERNS.iter().map(|p| p.triggers.is_empty()).collect();
+    let mut pending = run.iter().filter(|r| !**r).count();
+    for m in ac.find_iter(text) {
+        let i = owner[m.pattern().as_usize()];
+        if !run[i] {
+            run[i] = true;
+            pending -= 1;
+            if pending == 0 {
+                break;
+            }
+        }
+    }
+    for pat in PATTERNS
+        .iter()
+        .zip(&run)
+        .filter(|(_, r)| **r)
+        .map(|(p, _)| p)
+    {
         // Every match (up to a few), not only the first: where the injected passage ends matters to
         // `tool_call_argument_from_injected_output`.
         for m in pat.re.find_iter(text).take(8) {

@@ -35,6 +35,24 @@ impl Detector for SystemPromptLeak {
         if prompts.is_empty() {
             return;
         }
+        // Windows of n bytes of each prompt, stepped by n/2 (any verbatim run of 1.5 n contains one),
+        // each a memmem finder built once per session rather than once per message.
+        let mut windows: Vec<memchr::memmem::Finder<'_>> = Vec::new();
+        for p in &prompts {
+            let mut start = 0;
+            while start + n <= p.len() {
+                let mut s = start;
+                while !p.is_char_boundary(s) {
+                    s += 1;
+                }
+                let mut end = (s + n).min(p.len());
+                while !p.is_char_boundary(end) {
+                    end -= 1;
+                }
+                windows.push(memchr::memmem::Finder::new(&p.as_bytes()[s..end]));
+                start += n / 2;
+            }
+        }
         for e in &cx.session.events {
             let (field, text) = match e.kind.as_str() {
                 "assistant_message" => ("content", e.content.as_deref()),
@@ -42,25 +60,9 @@ impl Detector for SystemPromptLeak {
                 _ => continue,
             };
             let Some(text) = text else { continue };
-            // Windows of n bytes of each prompt, stepped by n/2: any verbatim run of 1.5 n contains one.
-            let hit = prompts.iter().find_map(|p| {
-                let mut start = 0;
-                while start + n <= p.len() {
-                    let mut s = start;
-                    while !p.is_char_boundary(s) {
-                        s += 1;
-                    }
-                    let mut end = (s + n).min(p.len());
-                    while !p.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                    if let Some(pos) = text.find(&p[s..end]) {
-                        return Some((pos, end - s));
-                    }
-                    start += n / 2;
-                }
-                None
-            });
+            let hit = windows
+                .iter()
+                .find_map(|w| w.find(text.as_bytes()).map(|pos| (pos, w.needle().len())));
             if let Some((pos, len)) = hit {
                 let mut f = finding_at(
                     self.name(),

@@ -2,14 +2,12 @@
 //! statistics can hold it), or every session, bucket by bucket.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Float64Type, Int64Type, TimestampMicrosecondType, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, RecordBatch, StringArray};
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::file::statistics::Statistics;
 use tracehound_schema::{bucket_of, columns, EventKind};
 
@@ -159,20 +157,11 @@ impl Store {
             .event_files()
             .filter(|f| f.bucket == Some(bucket))
         {
-            let path = self.layout().resolve(&f.path);
-            let file = File::open(&path).map_err(|source| QueryError::Open {
-                path: path.clone(),
-                source,
-            })?;
+            let (path, builder) = self.open_parquet(&f.path)?;
             let err = |source| QueryError::Read {
                 path: path.clone(),
                 source,
             };
-            let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
-                file,
-                ArrowReaderOptions::new(),
-            )
-            .map_err(err)?;
             let groups: Vec<usize> = builder
                 .metadata()
                 .row_groups()
@@ -222,19 +211,12 @@ impl Store {
             .event_files()
             .filter(|x| x.bucket == Some(bucket))
         {
-            let path = self.layout().resolve(&file.path);
-            let handle = File::open(&path).map_err(|source| QueryError::Open {
-                path: path.clone(),
-                source,
-            })?;
+            let (path, builder) = self.open_parquet(&file.path)?;
             let err = |source| QueryError::Read {
                 path: path.clone(),
                 source,
             };
-            let reader = ParquetRecordBatchReaderBuilder::try_new(handle)
-                .map_err(err)?
-                .build()
-                .map_err(err)?;
+            let reader = builder.build().map_err(err)?;
             let mut rows_buf = Vec::new();
             for batch in reader {
                 let batch = batch.map_err(|e| QueryError::Read {

@@ -53,6 +53,25 @@ impl Store {
         &self.layout
     }
 
+    /// Opens one store file (a path relative to the store) for reading as Arrow batches.
+    pub(crate) fn open_parquet(
+        &self,
+        relative: &str,
+    ) -> Result<(PathBuf, ParquetRecordBatchReaderBuilder<File>), QueryError> {
+        let path = self.layout.resolve(relative);
+        let handle = File::open(&path).map_err(|source| QueryError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|source| {
+            QueryError::Read {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        Ok((path, builder))
+    }
+
     /// Reads the named columns of every event file, calling `f` on each batch.
     pub fn scan_columns(
         &self,
@@ -60,16 +79,11 @@ impl Store {
         mut f: impl FnMut(&RecordBatch),
     ) -> Result<(), QueryError> {
         for file in self.manifest.event_files() {
-            let path = self.layout.resolve(&file.path);
-            let handle = File::open(&path).map_err(|source| QueryError::Open {
-                path: path.clone(),
-                source,
-            })?;
+            let (path, builder) = self.open_parquet(&file.path)?;
             let err = |source| QueryError::Read {
                 path: path.clone(),
                 source,
             };
-            let builder = ParquetRecordBatchReaderBuilder::try_new(handle).map_err(err)?;
             let indices: Vec<usize> = columns
                 .iter()
                 .filter_map(|c| builder.schema().index_of(c).ok())

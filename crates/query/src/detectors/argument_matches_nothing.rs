@@ -1,4 +1,4 @@
-use super::{evidence, finding_at, Analysis, Detector};
+use super::{args_evidence, finding_at, Analysis, Detector};
 use crate::finding::{Finding, Severity};
 use crate::provenance::ValueKind;
 
@@ -52,19 +52,8 @@ impl Detector for ArgumentMatchesNothing {
                 "",
             );
             for v in orphans {
-                if let Some(pos) = call
-                    .args
-                    .as_deref()
-                    .and_then(|a| a.find(v.value.value.as_str()))
-                {
-                    f.evidence.push(evidence(
-                        call,
-                        "args",
-                        pos,
-                        pos + v.value.value.len(),
-                        &v.value.pointer,
-                    ));
-                }
+                f.evidence
+                    .extend(args_evidence(call, &v.value.value, &v.value.pointer));
             }
             out.push(f);
         }

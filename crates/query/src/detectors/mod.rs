@@ -200,6 +200,12 @@ pub(crate) fn evidence(
     }
 }
 
+/// Evidence pointing at a value inside a call's arguments, when it is there verbatim.
+pub(crate) fn args_evidence(call: &EventRow, value: &str, label: &str) -> Option<Evidence> {
+    let pos = call.args.as_deref()?.find(value)?;
+    Some(evidence(call, "args", pos, pos + value.len(), label))
+}
+
 /// Median of a list (0 when empty).
 pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {

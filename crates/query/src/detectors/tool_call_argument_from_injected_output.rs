@@ -2,7 +2,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{evidence, finding_at, Analysis, Detector};
+use super::{args_evidence, evidence, finding_at, Analysis, Detector};
 use crate::finding::{Finding, Severity};
 use crate::provenance::ValueKind;
 
@@ -160,19 +160,8 @@ impl Detector for ToolCallArgumentFromInjectedOutput {
                     offset + v.value.value.len(),
                     "planted value",
                 ));
-                if let Some(pos) = call
-                    .args
-                    .as_deref()
-                    .and_then(|a| a.find(v.value.value.as_str()))
-                {
-                    f.evidence.push(evidence(
-                        call,
-                        "args",
-                        pos,
-                        pos + v.value.value.len(),
-                        &v.value.pointer,
-                    ));
-                }
+                f.evidence
+                    .extend(args_evidence(call, &v.value.value, &v.value.pointer));
                 if !f.related.contains(&src_event.seq) {
                     f.related.push(src_event.seq);
                 }

@@ -157,7 +157,10 @@ impl Store {
             .event_files()
             .filter(|f| f.bucket == Some(bucket))
         {
-            let (path, builder) = self.open_parquet(&f.path)?;
+            // The page index lets the row filter below skip the pages of other sessions.
+            let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new()
+                .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
+            let (path, builder) = self.open_parquet_with(&f.path, options)?;
             let err = |source| QueryError::Read {
                 path: path.clone(),
                 source,
@@ -182,7 +185,25 @@ impl Store {
             if groups.is_empty() {
                 continue;
             }
-            let reader = builder.with_row_groups(groups).build().map_err(err)?;
+            // Decode `session_id` first and the other columns only where it matches: a row group holds
+            // hundreds of sessions, and their 50 KB tool outputs are what costs.
+            let id = session_id.to_string();
+            let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), [0]);
+            let predicate = parquet::arrow::arrow_reader::ArrowPredicateFn::new(
+                mask,
+                move |batch: RecordBatch| {
+                    let ids = batch.column(0).as_string::<i32>();
+                    Ok(arrow_array::BooleanArray::from_iter(
+                        ids.iter().map(|v| Some(v == Some(id.as_str()))),
+                    ))
+                },
+            );
+            let filter = parquet::arrow::arrow_reader::RowFilter::new(vec![Box::new(predicate)]);
+            let reader = builder
+                .with_row_groups(groups)
+                .with_row_filter(filter)
+                .build()
+                .map_err(err)?;
             for batch in reader {
                 let batch = batch.map_err(|e| QueryError::Read {
                     path: path.clone(),

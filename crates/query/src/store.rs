@@ -58,17 +58,27 @@ impl Store {
         &self,
         relative: &str,
     ) -> Result<(PathBuf, ParquetRecordBatchReaderBuilder<File>), QueryError> {
+        self.open_parquet_with(
+            relative,
+            parquet::arrow::arrow_reader::ArrowReaderOptions::new(),
+        )
+    }
+
+    pub(crate) fn open_parquet_with(
+        &self,
+        relative: &str,
+        options: parquet::arrow::arrow_reader::ArrowReaderOptions,
+    ) -> Result<(PathBuf, ParquetRecordBatchReaderBuilder<File>), QueryError> {
         let path = self.layout.resolve(relative);
         let handle = File::open(&path).map_err(|source| QueryError::Open {
             path: path.clone(),
             source,
         })?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|source| {
-            QueryError::Read {
+        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(handle, options)
+            .map_err(|source| QueryError::Read {
                 path: path.clone(),
                 source,
-            }
-        })?;
+            })?;
         Ok((path, builder))
     }
 

@@ -62,7 +62,7 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         p(
             "fake_role_or_delimiter",
             0.55,
-            r"(?im)(<\|?(im_start|im_end|system|endoftext|start_header_id)\|?>|\[/?INST\]|<</?SYS>>|^\s*#+\s*\(?(system|admin)[_ ]?(message|prompt)?\)?|</?(information|instructions?|system|important|admin|sys|prompt)>|^\s*(system|assistant)\s*:\s)",
+            r"(?im)(<\|?(im_start|im_end|system|endoftext|start_header_id)\|?>|\[/?INST\]|<</?SYS>>|#+\s*\(?(system|admin)_(message|prompt)\)?|</?(information|instructions?|system|important|admin|sys|prompt)>|^\s*(system|assistant)\s*:\s)",
         ),
         p(
             "addresses_the_model",
@@ -92,7 +92,7 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         p(
             "exfiltration_link",
             0.6,
-            r"(?i)!\[[^\]]*\]\(\s*https?://[^)\s]*[?&][^)\s]*=[^)\s]{0,}(\{|%7B|\$|<)[^)]*\)|!\[[^\]]*\]\(\s*https?://[^)\s]{80,}\)",
+            r"(?i)!\[[^\]]*\]\(\s*https?://[^)\s]*[?&][^)\s]*=[^)\s]{0,}(\{|%7B|\$|<)[^)]*\)|!\[[^\]]*\]\(\s*https?://[^)\s]*[?&][A-Za-z_]+=[A-Za-z0-9+/=%_-]{40,}\)",
         ),
         p("encoded_payload", 0.3, r"[A-Za-z0-9+/]{160,}={0,2}"),
     ]
@@ -253,16 +253,60 @@ pub fn instruction_score(text: &str) -> InstructionScore {
             weight: 0.6,
         });
     }
-    // Noisy-OR over distinct cues: repeating one cue does not make text more instruction-like.
-    let mut kinds: Vec<(&str, f64)> = cues.iter().map(|c| (c.cue, c.weight)).collect();
-    kinds.sort_by(|a, b| a.0.cmp(b.0));
-    kinds.dedup_by(|a, b| a.0 == b.0);
-    let score = 1.0 - kinds.iter().fold(1.0, |acc, (_, w)| acc * (1.0 - w));
     cues.sort_by_key(|c| (c.start, c.end));
+    // An injection is a passage: its cues sit together. The score is that of the strongest cluster of
+    // cues, so a long document with an "LLM" on page one and an "important" on page nine does not add
+    // up to an instruction (real Claude Code sessions fetching documentation scored 0.73 before).
+    let (score, keep) = passages(&cues)
+        .into_iter()
+        .map(|r| (cluster_score(&cues[r.clone()]), r))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap_or((0.0, 0..0));
+    // Evidence: the cues of the strongest passage, and of any other passage that scores on its own.
+    let threshold_like = score.min(0.6);
+    let cues = passages(&cues)
+        .into_iter()
+        .filter(|r| *r == keep || cluster_score(&cues[r.clone()]) >= threshold_like)
+        .flat_map(|r| cues[r].to_vec())
+        .collect();
     InstructionScore {
         score: (score * 1000.0).round() / 1000.0,
         cues,
     }
+}
+
+/// Bytes between two cues that still count as one passage.
+const PASSAGE_GAP: usize = 400;
+
+/// Index ranges of `cues` (sorted by start) that form passages.
+pub(crate) fn passages(cues: &[Cue]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut end_byte = 0;
+    for (i, c) in cues.iter().enumerate() {
+        if i > start && c.start > end_byte + PASSAGE_GAP {
+            out.push(start..i);
+            start = i;
+        }
+        end_byte = if i == start {
+            c.end
+        } else {
+            end_byte.max(c.end)
+        };
+    }
+    if start < cues.len() {
+        out.push(start..cues.len());
+    }
+    out
+}
+
+/// Noisy-OR over the distinct cues of a passage: repeating one cue does not make text more
+/// instruction-like.
+fn cluster_score(cues: &[Cue]) -> f64 {
+    let mut kinds: Vec<(&str, f64)> = cues.iter().map(|c| (c.cue, c.weight)).collect();
+    kinds.sort_by(|a, b| a.0.cmp(b.0));
+    kinds.dedup_by(|a, b| a.0 == b.0);
+    1.0 - kinds.iter().fold(1.0, |acc, (_, w)| acc * (1.0 - w))
 }
 
 /// Whether a base64-looking run decodes to text with instruction words: long base64 is common in tool

@@ -201,6 +201,18 @@ fn hidden_char(c: char) -> bool {
 
 /// Scores `text`. Runs in one pass per pattern; cheap enough for every tool output of an archive.
 pub fn instruction_score(text: &str) -> InstructionScore {
+    score_with_floor(text, 0.0).unwrap_or_default()
+}
+
+/// Like [`instruction_score`], but gives up (`None`) as soon as the cues a text could possibly hold
+/// cannot reach `floor`: the trigger pass says which patterns can match, and their combined weight is
+/// an upper bound of the score. A scan only needs to know which outputs reach the threshold; most
+/// outputs are ruled out without running a single regex (1 GiB scan: see docs/benchmarks.md).
+pub fn instruction_score_at_least(text: &str, floor: f64) -> Option<InstructionScore> {
+    score_with_floor(text, floor)
+}
+
+fn score_with_floor(text: &str, floor: f64) -> Option<InstructionScore> {
     let mut cues = Vec::new();
     // Measured: one RegexSet over all patterns was slower (30 s vs 14 s on a 1 GiB scan): the combined
     // automaton is too large for the lazy DFA's cache. Trigger words decide which regexes run at all.
@@ -215,6 +227,28 @@ pub fn instruction_score(text: &str) -> InstructionScore {
             if pending == 0 {
                 break;
             }
+        }
+    }
+    let hidden: Vec<(usize, char)> = text
+        .char_indices()
+        .filter(|(_, c)| hidden_char(*c))
+        .collect();
+    let tags = hidden
+        .iter()
+        .any(|(_, c)| ('\u{E0000}'..='\u{E007F}').contains(c));
+    let hidden_cue = tags || hidden.len() >= 3;
+    if floor > 0.0 {
+        let mut bound = 1.0;
+        for (pat, r) in PATTERNS.iter().zip(&run) {
+            if *r {
+                bound *= 1.0 - pat.weight;
+            }
+        }
+        if hidden_cue {
+            bound *= 1.0 - HIDDEN_WEIGHT;
+        }
+        if 1.0 - bound < floor {
+            return None;
         }
     }
     for pat in PATTERNS
@@ -237,20 +271,13 @@ pub fn instruction_score(text: &str) -> InstructionScore {
             });
         }
     }
-    let hidden: Vec<(usize, char)> = text
-        .char_indices()
-        .filter(|(_, c)| hidden_char(*c))
-        .collect();
-    let tags = hidden
-        .iter()
-        .any(|(_, c)| ('\u{E0000}'..='\u{E007F}').contains(c));
-    if tags || hidden.len() >= 3 {
+    if hidden_cue {
         let (start, last) = (hidden[0].0, hidden[hidden.len() - 1]);
         cues.push(Cue {
             cue: "hidden_text",
             start,
             end: last.0 + last.1.len_utf8(),
-            weight: 0.6,
+            weight: HIDDEN_WEIGHT,
         });
     }
     cues.sort_by_key(|c| (c.start, c.end));
@@ -269,11 +296,13 @@ pub fn instruction_score(text: &str) -> InstructionScore {
         .filter(|r| *r == keep || cluster_score(&cues[r.clone()]) >= threshold_like)
         .flat_map(|r| cues[r].to_vec())
         .collect();
-    InstructionScore {
+    Some(InstructionScore {
         score: (score * 1000.0).round() / 1000.0,
         cues,
-    }
+    })
 }
+
+const HIDDEN_WEIGHT: f64 = 0.6;
 
 /// Bytes between two cues that still count as one passage.
 const PASSAGE_GAP: usize = 400;

@@ -20,7 +20,7 @@ pub use detectors::{
 pub use events::{EventRow, Session};
 pub use finding::{write_findings_parquet, Evidence, Finding, Severity};
 pub use info::{info, FormatCount, StoreInfo};
-pub use instruction::{instruction_score, Cue, InstructionScore};
+pub use instruction::{instruction_score, instruction_score_at_least, Cue, InstructionScore};
 pub use policy::{Policy, PolicyError};
 pub use provenance::{
     argument_values, session_provenance, ArgValue, Origin, ValueKind, ValueProvenance,

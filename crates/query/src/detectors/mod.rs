@@ -24,7 +24,7 @@ mod user_reports_wrong_action;
 
 use crate::events::{EventRow, Session};
 use crate::finding::{bounded, finding_id, Evidence, Finding, Severity};
-use crate::instruction::{instruction_score, InstructionScore};
+use crate::instruction::{instruction_score_at_least, InstructionScore};
 use crate::policy::Policy;
 use crate::provenance::{session_provenance, ValueProvenance};
 
@@ -45,7 +45,14 @@ impl<'a> Analysis<'a> {
         let instruction = session
             .events
             .iter()
-            .map(|e| (e.kind == "tool_result").then(|| instruction_score(e.text())))
+            .map(|e| {
+                // Outputs that cannot reach the threshold are not scored exactly: a scan only needs
+                // to know which do.
+                (e.kind == "tool_result").then(|| {
+                    instruction_score_at_least(e.text(), policy.instruction_threshold)
+                        .unwrap_or_default()
+                })
+            })
             .collect();
         Analysis {
             session,

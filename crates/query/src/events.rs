@@ -226,18 +226,50 @@ impl Store {
         bucket: u32,
         mut f: impl FnMut(Session),
     ) -> Result<(), QueryError> {
-        let mut by_session: BTreeMap<String, Vec<EventRow>> = BTreeMap::new();
-        for file in self
+        let files: Vec<_> = self
             .manifest()
             .event_files()
             .filter(|x| x.bucket == Some(bucket))
-        {
-            let (path, builder) = self.open_parquet(&file.path)?;
-            let err = |source| QueryError::Read {
+            .collect();
+        if let [only] = files.as_slice() {
+            // One file, sorted by (session_id, seq): stream it and hand over each session as soon as
+            // the next begins, so memory holds one batch and one session, not the bucket.
+            let (path, builder) = self.open_parquet(&only.path)?;
+            let reader = builder.build().map_err(|source| QueryError::Read {
                 path: path.clone(),
                 source,
-            };
-            let reader = builder.build().map_err(err)?;
+            })?;
+            let mut current = Session::default();
+            let mut buf = Vec::new();
+            for batch in reader {
+                let batch = batch.map_err(|e| QueryError::Read {
+                    path: path.clone(),
+                    source: e.into(),
+                })?;
+                rows(&batch, &mut buf, None);
+                for r in buf.drain(..) {
+                    if r.session_id != current.id && !current.events.is_empty() {
+                        f(std::mem::take(&mut current));
+                    }
+                    if current.events.is_empty() {
+                        current.id = r.session_id.clone();
+                    }
+                    current.events.push(r);
+                }
+            }
+            if !current.events.is_empty() {
+                f(current);
+            }
+            return Ok(());
+        }
+        // Several ingest generations: a session may continue in a later file; gather the bucket.
+        let mut by_session: BTreeMap<String, Vec<EventRow>> = BTreeMap::new();
+        for file in files {
+            let (path, builder) = self.open_parquet(&file.path)?;
+            let reader = builder.build().map_err(|source| QueryError::Read {
+                path: path.clone(),
+                source,
+            })?;
             let mut rows_buf = Vec::new();
             for batch in reader {
                 let batch = batch.map_err(|e| QueryError::Read {

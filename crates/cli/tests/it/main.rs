@@ -408,3 +408,58 @@ fn detection_quality_on_agentdojo_does_not_regress() {
         "session F1 {f1:.3} (tp {stp}, fp {sfp}, fn {sfn})"
     );
 }
+
+#[test]
+fn a_session_continued_by_a_later_ingest_is_scanned_and_shown_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let line = |i: u32, kind: &str| {
+        format!("{{\"session_id\":\"s\",\"event\":\"{kind}\",\"tool\":\"search\",\"call_id\":\"c{i}\",\"args\":{{\"q\":\"x{i}\"}}}}\n")
+    };
+    for (name, range) in [("a.jsonl", 0..2), ("b.jsonl", 2..4)] {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            range
+                .map(|i| line(i, "tool_call") + &line(i, "tool_result"))
+                .collect::<String>(),
+        )
+        .unwrap();
+        assert_eq!(
+            tracehound(&["ingest", path.to_str().unwrap(), "--store", store, "-q"])
+                .status
+                .code(),
+            Some(0)
+        );
+    }
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "max_tool_calls_per_session = 3\n").unwrap();
+    let scan = text(
+        &tracehound(&[
+            "scan",
+            "--store",
+            store,
+            "--policy",
+            policy.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ])
+        .stdout,
+    );
+    assert!(
+        scan.contains("\"tool_calls_over_limit\""),
+        "4 calls across two ingests: {scan}"
+    );
+    let tl: serde_json::Value = serde_json::from_slice(
+        &tracehound(&["timeline", "s", "--store", store, "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let seqs: Vec<u64> = tl["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (0..8).collect::<Vec<u64>>());
+}

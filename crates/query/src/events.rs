@@ -234,29 +234,16 @@ impl Store {
         if let [only] = files.as_slice() {
             // One file, sorted by (session_id, seq): stream it and hand over each session as soon as
             // the next begins, so memory holds one batch and one session, not the bucket.
-            let (path, builder) = self.open_parquet(&only.path)?;
-            let reader = builder.build().map_err(|source| QueryError::Read {
-                path: path.clone(),
-                source,
-            })?;
             let mut current = Session::default();
-            let mut buf = Vec::new();
-            for batch in reader {
-                let batch = batch.map_err(|e| QueryError::Read {
-                    path: path.clone(),
-                    source: e.into(),
-                })?;
-                rows(&batch, &mut buf, None);
-                for r in buf.drain(..) {
-                    if r.session_id != current.id && !current.events.is_empty() {
-                        f(std::mem::take(&mut current));
-                    }
-                    if current.events.is_empty() {
-                        current.id = r.session_id.clone();
-                    }
-                    current.events.push(r);
+            self.file_rows(&only.path, |r| {
+                if r.session_id != current.id && !current.events.is_empty() {
+                    f(std::mem::take(&mut current));
                 }
-            }
+                if current.events.is_empty() {
+                    current.id = r.session_id.clone();
+                }
+                current.events.push(r);
+            })?;
             if !current.events.is_empty() {
                 f(current);
             }
@@ -265,31 +252,35 @@ impl Store {
         // Several ingest generations: a session may continue in a later file; gather the bucket.
         let mut by_session: BTreeMap<String, Vec<EventRow>> = BTreeMap::new();
         for file in files {
-            let (path, builder) = self.open_parquet(&file.path)?;
-            let reader = builder.build().map_err(|source| QueryError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let mut rows_buf = Vec::new();
-            for batch in reader {
-                let batch = batch.map_err(|e| QueryError::Read {
-                    path: path.clone(),
-                    source: e.into(),
-                })?;
-                rows(&batch, &mut rows_buf, None);
-            }
-            for r in rows_buf {
-                match by_session.get_mut(&r.session_id) {
-                    Some(v) => v.push(r),
-                    None => {
-                        by_session.insert(r.session_id.clone(), vec![r]);
-                    }
+            self.file_rows(&file.path, |r| match by_session.get_mut(&r.session_id) {
+                Some(v) => v.push(r),
+                None => {
+                    by_session.insert(r.session_id.clone(), vec![r]);
                 }
-            }
+            })?;
         }
         for (id, mut events) in by_session {
             events.sort_by_key(|e| e.seq);
             f(Session { id, events });
+        }
+        Ok(())
+    }
+
+    /// Every row of one store file, in file order.
+    fn file_rows(&self, relative: &str, mut f: impl FnMut(EventRow)) -> Result<(), QueryError> {
+        let (path, builder) = self.open_parquet(relative)?;
+        let reader = builder.build().map_err(|source| QueryError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let mut buf = Vec::new();
+        for batch in reader {
+            let batch = batch.map_err(|e| QueryError::Read {
+                path: path.clone(),
+                source: e.into(),
+            })?;
+            rows(&batch, &mut buf, None);
+            buf.drain(..).for_each(&mut f);
         }
         Ok(())
     }

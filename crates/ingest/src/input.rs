@@ -81,7 +81,10 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, unreadable: &mut Vec<(String, Strin
             return;
         }
     };
-    entries.sort();
+    // Files before subdirectories, each sorted: a Claude Code session's `<id>.jsonl` must come before
+    // its `<id>/subagents/` (plain path order puts the directory, a prefix, first), so the main agent's
+    // events are numbered first and sub-agents continue the session after them.
+    entries.sort_by_cached_key(|p| (p.is_dir(), p.clone()));
     for path in entries {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if name.starts_with('.') {

@@ -39,6 +39,62 @@ pub struct Timeline {
     pub findings: Vec<Finding>,
 }
 
+/// Sub-agent id to the call id of the tool call that spawned it. Claude Code records this on the
+/// parent's progress events: `parentToolUseID` (the `Task` call) with `data.agentId`.
+fn subagent_spawners(session: &Session) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for e in &session.events {
+        let Some(attrs) = e.attributes.as_deref() else {
+            continue;
+        };
+        if !(attrs.contains("\"parentToolUseID\"") && attrs.contains("\"agentId\"")) {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(attrs) else {
+            continue;
+        };
+        if let (Some(call), Some(agent)) =
+            (v["parentToolUseID"].as_str(), v["data"]["agentId"].as_str())
+        {
+            out.entry(agent.to_string())
+                .or_insert_with(|| call.to_string());
+        }
+    }
+    out
+}
+
+/// Moves each sub-agent's events (in their own order) right after the call that spawned it, so the
+/// timeline reads as the investigator thinks of it: the call, what the sub-agent did, the call's result.
+/// Sub-agents whose spawner is unknown keep their place.
+fn nest_subagents(entries: Vec<Entry>, spawned_by: &HashMap<String, String>) -> Vec<Entry> {
+    if spawned_by.is_empty() {
+        return entries;
+    }
+    let mut children: HashMap<String, Vec<Entry>> = HashMap::new();
+    let mut main = Vec::with_capacity(entries.len());
+    for e in entries {
+        match e.event.agent_id.as_deref().and_then(|a| spawned_by.get(a)) {
+            Some(call) => children.entry(call.clone()).or_default().push(e),
+            None => main.push(e),
+        }
+    }
+    let mut out = Vec::with_capacity(main.len());
+    for e in main {
+        let spawned = (e.event.kind == "tool_call")
+            .then(|| e.event.call_id.clone())
+            .flatten();
+        out.push(e);
+        if let Some(kids) = spawned.and_then(|c| children.remove(&c)) {
+            out.extend(kids);
+        }
+    }
+    // Spawners not in the session (a lost line): append, in seq order.
+    let mut rest: Vec<Entry> = children.into_values().flatten().collect();
+    rest.sort_by_key(|e| e.event.seq);
+    out.extend(rest);
+    out
+}
+
 /// Which part of the session to show.
 #[derive(Debug, Clone, Copy, Default)]
 pub enum Around {
@@ -84,6 +140,7 @@ pub fn timeline(
             _ => {}
         }
     }
+    let spawned_by = subagent_spawners(session);
     let main_agent = session.events.iter().find_map(|e| e.agent_id.clone());
     let entries: Vec<Entry> = session
         .events
@@ -101,8 +158,13 @@ pub fn timeline(
                 .attributes
                 .as_deref()
                 .is_some_and(|a| a.contains("\"isSidechain\":true"));
+            let spawned = e
+                .agent_id
+                .as_deref()
+                .is_some_and(|a| spawned_by.contains_key(a));
             let depth = u32::from(
                 sidechain
+                    || spawned
                     || (e.agent_id.is_some()
                         && e.agent_id != main_agent
                         && e.source_format == "claude-code"),
@@ -117,6 +179,7 @@ pub fn timeline(
             }
         })
         .collect();
+    let entries = nest_subagents(entries, &spawned_by);
     let total = entries.len();
     let center = match around {
         Around::All => None,

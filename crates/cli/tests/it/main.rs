@@ -463,3 +463,35 @@ fn a_session_continued_by_a_later_ingest_is_scanned_and_shown_whole() {
         .collect();
     assert_eq!(seqs, (0..8).collect::<Vec<u64>>());
 }
+
+#[test]
+fn sub_agent_events_are_nested_under_the_task_call_that_spawned_them() {
+    let dir_in =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/formats/claude-code");
+    if !dir_in.exists() {
+        eprintln!("skipped: `{}` is absent", dir_in.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingest_to(dir.path(), &dir_in);
+    let out = tracehound(&[
+        "timeline",
+        "258c7280-ae70-4798-800f-63464d01a85d",
+        "--store",
+        &store,
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entries = v["entries"].as_array().unwrap();
+    let task = entries
+        .iter()
+        .position(|e| e["kind"] == "tool_call" && e["tool_name"] == "Task")
+        .expect("the Task call");
+    let next = &entries[task + 1];
+    assert_eq!(next["agent_id"], "a881341", "{next}");
+    assert_eq!(next["depth"], 1);
+    assert_eq!(next["kind"], "user_message");
+    // The main agent's events are numbered first: the sub-agent continues the session after them.
+    assert!(next["seq"].as_u64().unwrap() > entries[task]["seq"].as_u64().unwrap());
+}

@@ -162,12 +162,11 @@ impl Scan {
     }
 }
 
-/// Findings of the session-local detectors for one session (the timeline's inline findings).
-pub fn session_findings(session: &crate::Session, policy: &Policy) -> Vec<Finding> {
-    let analysis = Analysis::new(session, policy);
+/// Findings of the session-local detectors for one analysed session (the timeline's inline findings).
+pub fn session_findings(analysis: &Analysis<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for d in registry() {
-        d.check(&analysis, &mut out);
+        d.check(analysis, &mut out);
     }
     out.sort_by(|a, b| (a.seq, &a.detector, &a.id).cmp(&(b.seq, &b.detector, &b.id)));
     out

@@ -113,7 +113,7 @@ pub fn timeline(
     after: usize,
 ) -> Timeline {
     let analysis = Analysis::new(session, policy);
-    let findings = session_findings(session, policy);
+    let findings = session_findings(&analysis);
     let mut by_seq: HashMap<u32, Vec<String>> = HashMap::new();
     for f in &findings {
         by_seq.entry(f.seq).or_default().push(f.id.clone());

@@ -119,6 +119,19 @@ fn ingest_to(dir: &Path, input: &Path) -> String {
     store.to_str().unwrap().to_string()
 }
 
+/// A shared corpus beside the project, or `None` with the reason printed when it is absent.
+fn shared_corpus(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora")
+        .join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipped: `{}` is absent", path.display());
+        None
+    }
+}
+
 fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata")
@@ -342,12 +355,9 @@ fn findings_can_be_written_as_parquet_with_secrets_redacted() {
 /// reports (tool outputs: recall 0.999 with 103 label-gap positives; sessions: F1 0.816).
 #[test]
 fn detection_quality_on_agentdojo_does_not_regress() {
-    let corpus =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/agentdojo-dev");
-    if !corpus.exists() {
-        eprintln!("skipped: `{}` is absent", corpus.display());
+    let Some(corpus) = shared_corpus("agentdojo-dev") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let store = ingest_to(dir.path(), &corpus.join("sessions"));
     let out = tracehound(&["scan", "--store", &store, "--format", "jsonl"]);
@@ -466,12 +476,9 @@ fn a_session_continued_by_a_later_ingest_is_scanned_and_shown_whole() {
 
 #[test]
 fn sub_agent_events_are_nested_under_the_task_call_that_spawned_them() {
-    let dir_in =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/formats/claude-code");
-    if !dir_in.exists() {
-        eprintln!("skipped: `{}` is absent", dir_in.display());
+    let Some(dir_in) = shared_corpus("formats/claude-code") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let store = ingest_to(dir.path(), &dir_in);
     let out = tracehound(&[

@@ -38,6 +38,8 @@ pub struct Analysis<'a> {
     pub instruction: Vec<Option<InstructionScore>>,
     /// Provenance of each tool call's argument values, by event index.
     pub provenance: Vec<(usize, Vec<ValueProvenance>)>,
+    /// For flagged tool outputs, the byte ranges the attacker wrote (empty elsewhere).
+    pub regions: Vec<Vec<std::ops::Range<usize>>>,
 }
 
 impl<'a> Analysis<'a> {
@@ -54,11 +56,24 @@ impl<'a> Analysis<'a> {
                 })
             })
             .collect();
+        let instruction: Vec<Option<InstructionScore>> = instruction;
+        let regions = session
+            .events
+            .iter()
+            .zip(&instruction)
+            .map(|(e, score)| match score {
+                Some(s) if s.score >= policy.instruction_threshold => {
+                    tool_call_argument_from_injected_output::injected_region(e.text(), &s.cues)
+                }
+                _ => Vec::new(),
+            })
+            .collect();
         Analysis {
             session,
             policy,
             instruction,
             provenance: session_provenance(session),
+            regions,
         }
     }
 

@@ -41,12 +41,11 @@ static BOUNDARY: LazyLock<Regex> = LazyLock::new(|| {
 /// structural boundary after its last cue (at most NEAR bytes on). Data the output carried around the
 /// injection (the real invoice above a hidden comment, the participants of the next calendar entry) is
 /// not the attacker's.
-pub(crate) fn injected_region(cx: &Analysis<'_>, src: usize) -> Vec<std::ops::Range<usize>> {
-    let text = cx.session.events[src].text();
-    let cues = &cx.instruction[src]
-        .as_ref()
-        .expect("injected implies scored")
-        .cues;
+/// Computed once per flagged output, in [`Analysis::new`].
+pub(crate) fn injected_region(
+    text: &str,
+    cues: &[crate::instruction::Cue],
+) -> Vec<std::ops::Range<usize>> {
     crate::instruction::passages(cues)
         .into_iter()
         .map(|r| {
@@ -132,7 +131,7 @@ impl Detector for ToolCallArgumentFromInjectedOutput {
                 let planted = v.occurrences.iter().find(|(src, offset)| {
                     cx.session.events[*src].kind == "tool_result"
                         && cx.is_injected(*src)
-                        && injected_region(cx, *src).iter().any(|r| r.contains(offset))
+                        && cx.regions[*src].iter().any(|r| r.contains(offset))
                 });
                 if let Some(&(src, offset)) = planted {
                     hits.push((v, src, offset));
@@ -201,7 +200,7 @@ fn relayed(name: &str, cx: &Analysis<'_>, out: &mut Vec<Finding>) {
             "tool_result" if cx.is_injected(i) => {
                 // The gaps between the injected passages.
                 let mut from = 0;
-                for r in injected_region(cx, i) {
+                for r in cx.regions[i].clone() {
                     elsewhere.push(&e.text()[from..r.start.max(from)]);
                     from = from.max(r.end);
                 }
@@ -215,7 +214,7 @@ fn relayed(name: &str, cx: &Analysis<'_>, out: &mut Vec<Finding>) {
     let mut phrases: Vec<(String, usize, usize)> = Vec::new();
     for (i, e) in cx.session.events.iter().enumerate() {
         if e.kind == "tool_result" && cx.is_injected(i) {
-            for region in injected_region(cx, i) {
+            for region in cx.regions[i].clone() {
                 let text = &e.text()[region.clone()];
                 let cues = &cx.instruction[i].as_ref().expect("scored").cues;
                 for m in PHRASE.find_iter(text) {

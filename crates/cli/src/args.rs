@@ -30,6 +30,18 @@ pub(crate) enum Command {
         after_help = "Example:\n  tracehound scan --store case-42 --min-severity medium --fail-on high --format jsonl --output findings.jsonl"
     )]
     Scan(ScanArgs),
+    /// Copy the raw records and store rows behind sessions or a time window into a hashed, read-only
+    /// evidence archive.
+    #[command(
+        after_help = "Examples:\n  tracehound preserve --store case-42 --sessions fin-0001 fin-0007 --to evidence/case-42-fin\n  tracehound preserve --store case-42 --since 2026-11-20T08:00:00Z --until 2026-11-20T10:00:00Z --to evidence/window"
+    )]
+    Preserve(PreserveArgs),
+    /// Recompute every hash of an evidence archive (or a store) and report what changed; exit 1 on any
+    /// mismatch.
+    #[command(
+        after_help = "Examples:\n  tracehound verify evidence/case-42-fin --seal 3f1c...e9\n  tracehound verify --store case-42 --inputs"
+    )]
+    Verify(VerifyArgs),
     /// Scan policies: `tracehound policy init > policy.toml` writes the commented default.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -88,6 +100,51 @@ pub(crate) struct ScanArgs {
     /// Show credentials found in log content instead of redacting them.
     #[arg(long)]
     pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("selection").required(true).multiple(true).args(["sessions", "since", "until"])))]
+pub(crate) struct PreserveArgs {
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// Sessions to preserve, whole.
+    #[arg(long, num_args = 1.., conflicts_with_all = ["since", "until"])]
+    pub(crate) sessions: Vec<String>,
+    /// Start of a time window (RFC 3339), inclusive: every event at or after it.
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// End of a time window (RFC 3339), inclusive.
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+    /// The archive directory to create; it must not exist.
+    #[arg(long)]
+    pub(crate) to: PathBuf,
+    /// Directory relative input paths in the store are resolved from (where ingest ran); default: here.
+    #[arg(long)]
+    pub(crate) input_root: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// The evidence archive to verify.
+    #[arg(required_unless_present = "store", conflicts_with = "store")]
+    pub(crate) archive: Option<PathBuf>,
+    /// Verify a store instead: every file its manifest lists.
+    #[arg(long)]
+    pub(crate) store: Option<PathBuf>,
+    /// The seal printed when the archive was written; a different manifest is reported.
+    #[arg(long, conflicts_with = "store")]
+    pub(crate) seal: Option<String>,
+    /// With --store: also check every raw input against the SHA-256 it had at ingest.
+    #[arg(long, requires = "store")]
+    pub(crate) inputs: bool,
+    /// With --inputs: directory relative input paths are resolved from.
+    #[arg(long, requires = "inputs")]
+    pub(crate) input_root: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

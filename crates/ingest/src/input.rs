@@ -169,16 +169,24 @@ impl<R: Read> Read for Limited<R> {
 /// Opens the decompressed byte stream of an input.
 pub(crate) fn open_stream(input: &Input, limits: &Limits) -> io::Result<Box<dyn Read + Send>> {
     let file = io::BufReader::with_capacity(1 << 16, File::open(&input.path)?);
-    let inner: Box<dyn Read + Send> = match input.compression {
-        Compression::None => Box::new(file),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(file)?),
-    };
+    let inner = decoder(file, input.compression)?;
     Ok(Box::new(Limited {
         inner,
         left: limits.max_decompressed,
         limit: limits.max_decompressed,
     }))
+}
+
+/// The decompressed stream of `raw`.
+pub(crate) fn decoder<R: io::BufRead + Send + 'static>(
+    raw: R,
+    compression: Compression,
+) -> io::Result<Box<dyn Read + Send>> {
+    Ok(match compression {
+        Compression::None => Box::new(raw),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(raw)?),
+    })
 }
 
 /// What detection decided for a file.

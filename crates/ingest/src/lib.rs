@@ -21,6 +21,27 @@ mod store;
 pub use error::IngestError;
 pub use store::{Ingest, IngestBuilder, IngestSummary, InputReport};
 
+/// Decompresses `raw` as the store recorded its input (`InputEntry::compression`: none, `"gzip"` or
+/// `"zstd"`), so byte offsets and lines mean what they meant at ingest. Readers of the raw evidence
+/// (preservation) use this rather than guessing from a file name.
+pub fn decode_as_ingested<R: std::io::BufRead + Send + 'static>(
+    raw: R,
+    compression: Option<&str>,
+) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+    let c = match compression {
+        None => input::Compression::None,
+        Some("gzip") => input::Compression::Gzip,
+        Some("zstd") => input::Compression::Zstd,
+        Some(other) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("unknown compression `{other}`"),
+            ))
+        }
+    };
+    input::decoder(raw, c)
+}
+
 /// A record that could not become an event: where it is and why.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reject {

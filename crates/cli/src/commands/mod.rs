@@ -1,8 +1,10 @@
 mod info;
 mod ingest;
 mod policy;
+mod preserve;
 mod scan;
 mod timeline;
+mod verify;
 
 use crate::args::{Cli, Command};
 
@@ -30,6 +32,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Info(args) => info::run(args),
         Command::Timeline(args) => timeline::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Preserve(args) => preserve::run(args),
+        Command::Verify(args) => verify::run(args),
         Command::Policy(cmd) => policy::run(cmd),
     }
 }

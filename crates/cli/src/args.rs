@@ -42,6 +42,24 @@ pub(crate) enum Command {
         after_help = "Examples:\n  tracehound verify evidence/case-42-fin --seal 3f1c...e9\n  tracehound verify --store case-42 --inputs"
     )]
     Verify(VerifyArgs),
+    /// The containment checklist from the findings: credentials to rotate, tools and connectors to
+    /// disable or gate, hosts to block, agents to pause, each with its evidence.
+    #[command(
+        after_help = "Examples:\n  tracehound contain --store case-42\n  tracehound contain --store case-42 --sessions fin-0001 --format json"
+    )]
+    Contain(ContainArgs),
+    /// A regression eval case: the conversation up to a harmful tool call and the expectation that
+    /// the agent must not make it.
+    #[command(
+        after_help = "Examples:\n  tracehound eval-case --store case-42 --session fin-0001 --seq 6 > fin-0001-6.jsonl\n  tracehound eval-case --store case-42 --session fin-0001 --seq 6 --format promptfoo --output tests/fin-0001.json"
+    )]
+    EvalCase(EvalCaseArgs),
+    /// A post-mortem draft in Markdown: timeline, root-cause category, impact, who to notify,
+    /// detection, remediation.
+    #[command(
+        after_help = "Example:\n  tracehound postmortem --store case-42 --session fin-0001 --output postmortem-fin-0001.md"
+    )]
+    Postmortem(PostmortemArgs),
     /// Scan policies: `tracehound policy init > policy.toml` writes the commented default.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -145,6 +163,79 @@ pub(crate) struct VerifyArgs {
     pub(crate) input_root: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ContainArgs {
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// Only these sessions (default: every session, from a full scan).
+    #[arg(long, num_args = 1..)]
+    pub(crate) sessions: Vec<String>,
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub(crate) format: ReportFormat,
+    /// Write here instead of stdout.
+    #[arg(long)]
+    pub(crate) output: Option<PathBuf>,
+    /// Show credentials found in log content instead of redacting them.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct EvalCaseArgs {
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    #[arg(long)]
+    pub(crate) session: String,
+    /// The seq of the harmful tool call; the case is cut just before it.
+    #[arg(long)]
+    pub(crate) seq: u32,
+    #[arg(long, value_enum, default_value_t = EvalFormat::Jsonl)]
+    pub(crate) format: EvalFormat,
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
+    /// Write here instead of stdout.
+    #[arg(long)]
+    pub(crate) output: Option<PathBuf>,
+    /// Keep credentials found in the conversation instead of redacting them.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EvalFormat {
+    /// One JSON object per line (docs/incident-response.md documents its fields).
+    Jsonl,
+    /// A promptfoo test list (JSON, which is also YAML): `tests: file://case.json`.
+    Promptfoo,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PostmortemArgs {
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// The incident's sessions.
+    #[arg(long, num_args = 1.., required = true)]
+    pub(crate) session: Vec<String>,
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub(crate) format: ReportFormat,
+    /// Write here instead of stdout.
+    #[arg(long)]
+    pub(crate) output: Option<PathBuf>,
+    /// Show credentials found in log content instead of redacting them.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -28,28 +28,7 @@ pub(crate) fn csv_cell(s: &str) -> String {
 
 /// Log text with credentials redacted, unless the user asked to see them.
 pub(crate) fn redact(text: &str, show_secrets: bool) -> String {
-    if show_secrets {
-        return text.to_string();
-    }
-    let found = tracehound_query::find_secrets(text);
-    if found.is_empty() {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for m in found {
-        if m.start < last {
-            continue;
-        }
-        out.push_str(&text[last..m.start]);
-        out.push_str(&format!(
-            "[{} redacted, fingerprint {}]",
-            m.kind, m.fingerprint
-        ));
-        last = m.end;
-    }
-    out.push_str(&text[last..]);
-    out
+    tracehound_query::redact_secrets(text, show_secrets)
 }
 
 /// One line of log text for a table: redacted, control characters replaced, newlines shown as `⏎`,

@@ -10,12 +10,14 @@ mod info;
 mod instruction;
 mod policy;
 mod provenance;
+mod respond;
 mod scan;
 mod store;
 mod timeline;
 
 pub use detectors::{
-    find_secrets, reference_markdown, registry, Analysis, Detector, SecretMatch, SessionStats,
+    find_secrets, redact_secrets, reference_markdown, registry, Analysis, Detector, SecretMatch,
+    SessionStats,
 };
 pub use events::{EventRow, Session};
 pub use finding::{write_findings_parquet, Evidence, Finding, Severity};
@@ -24,6 +26,11 @@ pub use instruction::{instruction_score, instruction_score_at_least, Cue, Instru
 pub use policy::{Policy, PolicyError};
 pub use provenance::{
     argument_values, session_provenance, ArgValue, Origin, ValueKind, ValueProvenance,
+};
+pub use respond::{
+    contain, effect_of, eval_case, postmortem, shell_quote, timeline_command, ActionImpact,
+    AgentAction, Containment, CredentialAction, EvalCase, EvalMessage, EvidenceRef, ForbiddenCall,
+    HostAction, OffendingValue, Postmortem, RemediationItem, RootCause, ToolAction, Trigger,
 };
 pub use scan::{session_findings, Scan, ScanBuilder, ScanResult};
 pub use store::{QueryError, Store};

@@ -26,6 +26,9 @@ pub enum QueryError {
         #[source]
         source: std::io::Error,
     },
+    /// A request the store cannot answer (an unknown session or seq), with what to do instead.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// An opened store: its layout and committed manifest.

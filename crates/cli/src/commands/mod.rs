@@ -1,6 +1,9 @@
+mod contain;
+mod eval_case;
 mod info;
 mod ingest;
 mod policy;
+mod postmortem;
 mod preserve;
 mod scan;
 mod timeline;
@@ -26,6 +29,39 @@ impl From<ExitStatus> for std::process::ExitCode {
     }
 }
 
+/// Where a report goes: the file asked for, or stdout.
+pub(crate) fn sink(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn std::io::Write>> {
+    use anyhow::Context;
+    Ok(match path {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create `{}`", p.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    })
+}
+
+/// The events of each named session, or an error naming the first that is not in the store.
+pub(crate) fn sessions(
+    store: &tracehound_query::Store,
+    store_path: &std::path::Path,
+    ids: &[String],
+) -> anyhow::Result<Vec<tracehound_query::Session>> {
+    ids.iter()
+        .map(|id| {
+            let s = store.session(id)?;
+            if s.events.is_empty() {
+                anyhow::bail!(
+                    "no session `{}` in `{}`; `tracehound scan --store {}` lists sessions with findings",
+                    crate::output::terminal_safe(id),
+                    store_path.display(),
+                    store_path.display()
+                );
+            }
+            Ok(s)
+        })
+        .collect()
+}
+
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Ingest(args) => ingest::run(args),
@@ -34,6 +70,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Scan(args) => scan::run(args),
         Command::Preserve(args) => preserve::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Contain(args) => contain::run(args),
+        Command::EvalCase(args) => eval_case::run(args),
+        Command::Postmortem(args) => postmortem::run(args),
         Command::Policy(cmd) => policy::run(cmd),
     }
 }

@@ -28,7 +28,7 @@ use crate::instruction::{instruction_score_at_least, InstructionScore};
 use crate::policy::Policy;
 use crate::provenance::{session_provenance, ValueProvenance};
 
-pub use secret_exposed::{find_secrets, SecretMatch};
+pub use secret_exposed::{find_secrets, redact_secrets, SecretMatch};
 
 /// What every detector may use about one session, computed once.
 pub struct Analysis<'a> {

@@ -118,6 +118,33 @@ pub fn find_secrets(text: &str) -> Vec<SecretMatch> {
     out
 }
 
+/// `text` with every credential replaced by its kind and fingerprint, unless `show` (the user asked to
+/// see secrets). What every output of log content goes through.
+pub fn redact_secrets(text: &str, show: bool) -> String {
+    if show {
+        return text.to_string();
+    }
+    let found = find_secrets(text);
+    if found.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for m in found {
+        if m.start < last {
+            continue;
+        }
+        out.push_str(&text[last..m.start]);
+        out.push_str(&format!(
+            "[{} redacted, fingerprint {}]",
+            m.kind, m.fingerprint
+        ));
+        last = m.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
 impl Detector for SecretExposed {
     fn name(&self) -> &'static str {
         "secret_exposed"

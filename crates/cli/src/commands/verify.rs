@@ -39,11 +39,12 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitStatus> {
         let verdict = if report.is_clean() { "OK" } else { "FAILED" };
         writeln!(
             out,
-            "{verdict}: {} {}, {} files hashed, {} problems",
+            "{verdict}: {} {}, {} files hashed, {} problem{}",
             report.what,
             terminal_safe(&report.root),
             report.checked,
-            report.problems.len()
+            report.problems.len(),
+            if report.problems.len() == 1 { "" } else { "s" }
         )?;
         if let Some(seal) = &report.seal {
             let note = if args.seal.is_some() {

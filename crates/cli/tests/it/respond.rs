@@ -270,7 +270,10 @@ fn the_postmortem_escapes_hostile_log_content_and_redacts_secrets() {
         assert!(!prose.contains(raw), "{raw:?} reached the Markdown raw");
     }
     assert!(!md.contains('\u{1b}'));
-    assert!(md.contains("`dev|<b>ops</b>`"), "ids are shown literally in code spans");
+    assert!(
+        md.contains("`dev|<b>ops</b>`"),
+        "ids are shown literally in code spans"
+    );
     // Table rows keep their column count: a `|` from the log is escaped.
     for row in md.lines().filter(|l| l.starts_with("| 3 |")) {
         let cells = row.replace("\\|", "").matches('|').count();

@@ -358,7 +358,7 @@ impl Containment {
         };
         out.push_str("## Credentials to rotate\n\n");
         if self.credentials.is_empty() {
-            out.push_str("None seen in the logs.\n\n");
+            out.push_str("None seen in the logs.\n");
         }
         for c in &self.credentials {
             out.push_str(&format!(
@@ -377,7 +377,7 @@ impl Containment {
         }
         out.push_str("\n## Tools and connectors to disable or gate\n\n");
         if self.tools.is_empty() {
-            out.push_str("None implicated.\n\n");
+            out.push_str("None implicated.\n");
         }
         for t in &self.tools {
             out.push_str(&format!(
@@ -394,7 +394,7 @@ impl Containment {
         }
         out.push_str("\n## Hosts to block\n\n");
         if self.hosts.is_empty() {
-            out.push_str("None outside the allowlist (or no allowlist configured: `allowed_hosts` in the policy).\n\n");
+            out.push_str("None outside the allowlist (or no allowlist configured: `allowed_hosts` in the policy).\n");
         }
         for h in &self.hosts {
             out.push_str(&format!(
@@ -410,7 +410,7 @@ impl Containment {
         }
         out.push_str("\n## Agents to pause\n\n");
         if self.agents.is_empty() {
-            out.push_str("None (no agent acted on an injection, leaked a credential to a tool or left its allowed set).\n\n");
+            out.push_str("None (no agent acted on an injection, leaked a credential to a tool or left its allowed set).\n");
         }
         for a in &self.agents {
             out.push_str(&format!(

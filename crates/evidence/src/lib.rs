@@ -54,6 +54,8 @@ pub enum EvidenceError {
     Exists { path: PathBuf },
     #[error("the selection matched no events in the store; nothing to preserve")]
     Empty,
+    #[error("no events for session(s) {0} in the store; nothing was written (check the ids with `tracehound scan` or `tracehound info`)")]
+    UnknownSessions(String),
     #[error("`{path}` is not a tracehound evidence archive: {reason}")]
     NotAnArchive { path: PathBuf, reason: String },
 }

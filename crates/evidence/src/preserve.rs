@@ -84,6 +84,25 @@ pub fn preserve(store: &Store, opts: &PreserveOptions) -> Result<ArchiveManifest
     if batch.num_rows() == 0 {
         return Err(EvidenceError::Empty);
     }
+    let found: BTreeSet<&str> = batch
+        .column_by_name(columns::SESSION_ID)
+        .expect("store schema")
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .collect();
+    if let Selection::Sessions(asked) = &opts.selection {
+        // A mistyped id must not leave an archive that silently lacks a session.
+        let missing: Vec<&str> = asked
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !found.contains(s))
+            .collect();
+        if !missing.is_empty() {
+            return Err(EvidenceError::UnknownSessions(missing.join(", ")));
+        }
+    }
+    let sessions: Vec<String> = found.into_iter().map(str::to_string).collect();
     let partial = partial_path(&opts.to);
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(io_err(&partial))?;
@@ -155,14 +174,6 @@ pub fn preserve(store: &Store, opts: &PreserveOptions) -> Result<ArchiveManifest
         "what this archive is and how to check it",
     )?);
 
-    let sessions: BTreeSet<String> = batch
-        .column_by_name(columns::SESSION_ID)
-        .expect("store schema")
-        .as_string::<i32>()
-        .iter()
-        .flatten()
-        .map(str::to_string)
-        .collect();
     let manifest = ArchiveManifest {
         format: ARCHIVE_FORMAT.to_string(),
         format_version: ARCHIVE_FORMAT_VERSION,
@@ -172,7 +183,7 @@ pub fn preserve(store: &Store, opts: &PreserveOptions) -> Result<ArchiveManifest
         store: store.layout().root().display().to_string(),
         store_manifest_sha256,
         selection: selection_record(&opts.selection),
-        sessions: sessions.into_iter().collect(),
+        sessions,
         events: batch.num_rows() as u64,
         raw_records,
         inputs,

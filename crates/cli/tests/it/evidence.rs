@@ -333,6 +333,24 @@ fn selections_that_match_nothing_are_an_error_not_an_empty_archive() {
         text(&out.stderr)
     );
     assert!(!archive.exists());
+    // One known and one mistyped id: refused, not an archive silently missing a session.
+    let out = tracehound(&[
+        "preserve",
+        "--store",
+        &store,
+        "--sessions",
+        "fin-0001",
+        "fin-9999",
+        "--to",
+        archive.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no events for session(s) fin-9999"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!archive.exists());
     let bad_time = tracehound(&[
         "preserve",
         "--store",

@@ -52,7 +52,7 @@ pub struct ActionImpact {
     /// `executed`, `failed` (the result was an error) or `no result recorded`.
     pub outcome: &'static str,
     pub arguments: String,
-    /// Emails, account numbers, URLs and paths in the arguments: who or what received the effect.
+    /// Emails and account numbers in the arguments: who received the effect.
     pub recipients: Vec<String>,
 }
 
@@ -181,12 +181,7 @@ pub fn postmortem(store_label: &str, sessions: &[Session], policy: &Policy) -> P
             let args = call.args.clone().unwrap_or_default();
             let named: Vec<String> = argument_values(&args)
                 .into_iter()
-                .filter(|v| {
-                    matches!(
-                        v.kind,
-                        ValueKind::Email | ValueKind::Iban | ValueKind::Url | ValueKind::Path
-                    )
-                })
+                .filter(|v| matches!(v.kind, ValueKind::Email | ValueKind::Iban))
                 .map(|v| v.value)
                 .collect();
             let irreversible = is_irreversible(effect);
@@ -551,7 +546,7 @@ impl Postmortem {
                 .map(|u| markdown::code(&red(u)))
                 .collect();
             o.push_str(&format!(
-                "- Recipients named in executed irreversible actions (accounts paid, addresses written to): {}\n",
+                "- People and accounts named in executed irreversible actions (addresses written to, accounts paid): {}\n",
                 r.join(", ")
             ));
         }

@@ -60,6 +60,12 @@ pub(crate) enum Command {
         after_help = "Example:\n  tracehound postmortem --store case-42 --session fin-0001 --output postmortem-fin-0001.md"
     )]
     Postmortem(PostmortemArgs),
+    /// Search the store's text columns for a pattern, in parallel: matching events with where they came
+    /// from, or counts. Exit 0 when something matched, 1 when nothing did, 2 on error (as grep).
+    #[command(
+        after_help = "Examples:\n  tracehound search 'GB33BUKB20201555555555' --store case-42 -F\n  tracehound search 'ignore (all|your) previous instructions' --store case-42 -i --kind tool_result --count-by session\n  tracehound search evil.example --store case-42 --field args --since 2026-11-20T00:00:00Z --format jsonl"
+    )]
+    Search(SearchArgs),
     /// Scan policies: `tracehound policy init > policy.toml` writes the commented default.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -163,6 +169,45 @@ pub(crate) struct VerifyArgs {
     pub(crate) input_root: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SearchArgs {
+    /// A regular expression (Rust syntax), or a literal string with --fixed.
+    pub(crate) pattern: String,
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// Columns to search (repeat or comma-separate): content, args, tool_name, attributes, session_id,
+    /// user_id, agent_id, model, event_id, call_id, source_file. Default: content and args.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) field: Vec<String>,
+    /// Only events of these kinds (repeat or comma-separate), e.g. tool_result.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) kind: Vec<String>,
+    /// The pattern is a regular expression (the default).
+    #[arg(long, conflicts_with = "fixed")]
+    pub(crate) regex: bool,
+    /// The pattern is a literal string.
+    #[arg(long, short = 'F')]
+    pub(crate) fixed: bool,
+    #[arg(long, short = 'i')]
+    pub(crate) ignore_case: bool,
+    /// Only events at or after this time (RFC 3339).
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// Only events at or before this time (RFC 3339).
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+    /// Print counts of matching events per group instead of the events.
+    #[arg(long, value_parser = ["session", "tool", "agent", "day"])]
+    pub(crate) count_by: Option<String>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub(crate) format: ListFormat,
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+    /// Show credentials found in log content instead of redacting them.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
 }
 
 #[derive(Debug, clap::Args)]

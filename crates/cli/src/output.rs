@@ -50,28 +50,10 @@ pub(crate) fn one_line(text: &str, max: usize, show_secrets: bool) -> String {
 
 /// Microseconds since the epoch as `YYYY-MM-DD HH:MM:SS.mmm` UTC.
 pub(crate) fn fmt_ts(micros: Option<i64>) -> String {
-    let Some(m) = micros else {
-        return "-".repeat(23);
-    };
-    let secs = m.div_euclid(1_000_000);
-    let ms = m.rem_euclid(1_000_000) / 1000;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!(
-        "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}.{ms:03}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    match micros {
+        Some(m) => tracehound_query::format_utc(m),
+        None => "-".repeat(23),
+    }
 }
 
 /// Parses an RFC 3339 time into microseconds since the epoch.

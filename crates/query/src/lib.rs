@@ -12,7 +12,9 @@ mod policy;
 mod provenance;
 mod respond;
 mod scan;
+mod search;
 mod store;
+mod time;
 mod timeline;
 
 pub use detectors::{
@@ -33,5 +35,7 @@ pub use respond::{
     HostAction, OffendingValue, Postmortem, RemediationItem, RootCause, ToolAction, Trigger,
 };
 pub use scan::{session_findings, Scan, ScanBuilder, ScanResult};
+pub use search::{CountBy, SearchBuilder, SearchError, SearchHit, SearchResult, SEARCH_FIELDS};
 pub use store::{QueryError, Store};
+pub use time::{day_utc, format_utc};
 pub use timeline::{timeline, Around, Entry, Timeline};

@@ -57,7 +57,7 @@ impl Store {
     }
 
     /// Opens one store file (a path relative to the store) for reading as Arrow batches.
-    pub(crate) fn open_parquet(
+    pub fn open_parquet(
         &self,
         relative: &str,
     ) -> Result<(PathBuf, ParquetRecordBatchReaderBuilder<File>), QueryError> {

@@ -6,6 +6,7 @@ mod policy;
 mod postmortem;
 mod preserve;
 mod scan;
+mod search;
 mod timeline;
 mod verify;
 
@@ -70,6 +71,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Scan(args) => scan::run(args),
         Command::Preserve(args) => preserve::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Search(args) => search::run(args),
         Command::Contain(args) => contain::run(args),
         Command::EvalCase(args) => eval_case::run(args),
         Command::Postmortem(args) => postmortem::run(args),

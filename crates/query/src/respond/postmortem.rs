@@ -402,27 +402,12 @@ fn remediation(
     out
 }
 
-/// Microseconds since the epoch as `YYYY-MM-DD HH:MM:SS` UTC.
+/// Microseconds since the epoch as `YYYY-MM-DD HH:MM:SS` UTC, `-` when unknown.
 fn fmt_ts(micros: Option<i64>) -> String {
-    let Some(us) = micros else { return "-".into() };
-    let secs = us.div_euclid(1_000_000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    match micros {
+        Some(us) => crate::format_utc(us)[..19].to_string(),
+        None => "-".into(),
+    }
 }
 
 impl Postmortem {

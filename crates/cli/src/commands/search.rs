@@ -1,0 +1,137 @@
+use std::io::Write;
+
+use anyhow::Context;
+use tracehound_query::{CountBy, SearchBuilder, Store};
+
+use super::ExitStatus;
+use crate::args::{ListFormat, SearchArgs};
+use crate::commands::timeline::redact_json;
+use crate::output::{csv_cell, fmt_ts, one_line, parse_time, terminal_safe};
+
+pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {
+    let store = Store::open(&args.store)
+        .with_context(|| format!("cannot open store `{}`", args.store.display()))?;
+    let time = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<i64>> {
+        s.as_deref()
+            .map(|t| {
+                parse_time(t).with_context(|| {
+                    format!("{flag} `{t}` is not a time: use RFC 3339, e.g. 2026-11-20T08:00:00Z")
+                })
+            })
+            .transpose()
+    };
+    let count_by = args.count_by.as_deref().map(|c| match c {
+        "session" => CountBy::Session,
+        "tool" => CountBy::Tool,
+        "agent" => CountBy::Agent,
+        _ => CountBy::Day,
+    });
+    let result = SearchBuilder::new(&args.pattern)
+        .fixed(args.fixed)
+        .ignore_case(args.ignore_case)
+        .fields(args.field.clone())
+        .kinds(args.kind.clone())
+        .window(time(&args.since, "--since")?, time(&args.until, "--until")?)
+        .count_by(count_by)
+        .threads(args.threads)
+        .run(&store)?;
+    let show = args.show_secrets;
+    let mut out = std::io::stdout().lock();
+    if count_by.is_some() {
+        match args.format {
+            ListFormat::Json => {
+                serde_json::to_writer_pretty(
+                    &mut out,
+                    &redact_json(serde_json::to_value(&result.counts)?, show),
+                )?;
+                writeln!(out)?;
+            }
+            ListFormat::Jsonl => {
+                for (k, n) in &result.counts {
+                    let v = serde_json::json!({ "key": k, "events": n });
+                    serde_json::to_writer(&mut out, &redact_json(v, show))?;
+                    writeln!(out)?;
+                }
+            }
+            ListFormat::Csv => {
+                writeln!(out, "key,events")?;
+                for (k, n) in &result.counts {
+                    writeln!(out, "{},{n}", csv_cell(&crate::output::redact(k, show)))?;
+                }
+            }
+            ListFormat::Table => {
+                for (k, n) in &result.counts {
+                    writeln!(out, "{n:>10}  {}", one_line(k, 200, show))?;
+                }
+            }
+        }
+    } else {
+        match args.format {
+            ListFormat::Json => {
+                serde_json::to_writer_pretty(
+                    &mut out,
+                    &redact_json(serde_json::to_value(&result)?, show),
+                )?;
+                writeln!(out)?;
+            }
+            ListFormat::Jsonl => {
+                for h in &result.hits {
+                    serde_json::to_writer(&mut out, &redact_json(serde_json::to_value(h)?, show))?;
+                    writeln!(out)?;
+                }
+            }
+            ListFormat::Csv => {
+                writeln!(out, "session_id,seq,ts,kind,tool_name,field,start,end,excerpt,source_file,source_line,source_pointer")?;
+                for h in &result.hits {
+                    let cells = [
+                        h.session_id.clone(),
+                        h.seq.to_string(),
+                        fmt_ts(h.ts),
+                        h.kind.clone(),
+                        h.tool_name.clone().unwrap_or_default(),
+                        h.field.clone(),
+                        h.start.to_string(),
+                        h.end.to_string(),
+                        crate::output::redact(&h.excerpt, show),
+                        h.source_file.clone(),
+                        h.source_line.map(|l| l.to_string()).unwrap_or_default(),
+                        h.source_pointer.clone(),
+                    ];
+                    let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+                    writeln!(out, "{}", line.join(","))?;
+                }
+            }
+            ListFormat::Table => {
+                for h in &result.hits {
+                    writeln!(
+                        out,
+                        "{} {} seq {:<4} {:<17} {:<16} {}: {}",
+                        fmt_ts(h.ts),
+                        terminal_safe(&h.session_id),
+                        h.seq,
+                        h.kind,
+                        terminal_safe(h.tool_name.as_deref().unwrap_or("-")),
+                        h.field,
+                        one_line(&h.excerpt, 170, show)
+                    )?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    drop(out);
+    let secs = result.elapsed.as_secs_f64();
+    eprintln!(
+        "{} of {} events matched; {:.1} MB of text searched in {:.2}s ({:.0} MB/s)",
+        result.matched_events,
+        result.scanned_events,
+        result.scanned_bytes as f64 / 1e6,
+        secs,
+        result.scanned_bytes as f64 / 1e6 / secs.max(1e-9)
+    );
+    Ok(if result.matched_events > 0 {
+        ExitStatus::Clean
+    } else {
+        ExitStatus::Findings
+    })
+}

@@ -1,0 +1,53 @@
+//! UTC times without a date library: the store keeps microseconds since the epoch, outputs show
+//! `YYYY-MM-DD HH:MM:SS[.mmm]`.
+
+/// `YYYY-MM-DD HH:MM:SS.mmm` (UTC) of microseconds since the epoch.
+pub fn format_utc(micros: i64) -> String {
+    let (date, secs) = civil(micros);
+    let ms = micros.rem_euclid(1_000_000) / 1000;
+    format!(
+        "{date} {:02}:{:02}:{:02}.{ms:03}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// `YYYY-MM-DD` (UTC) of microseconds since the epoch: the day a count falls on.
+pub fn day_utc(micros: i64) -> String {
+    civil(micros).0
+}
+
+/// The civil date (`YYYY-MM-DD`) and the seconds into that day, by Howard Hinnant's days-to-civil.
+fn civil(micros: i64) -> (String, i64) {
+    let secs = micros.div_euclid(1_000_000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (format!("{y:04}-{m:02}-{d:02}"), rem)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(super::format_utc(0), "1970-01-01 00:00:00.000");
+        // 2025-11-20T09:00:10.250Z
+        assert_eq!(
+            super::format_utc(1_763_629_210_250_000),
+            "2025-11-20 09:00:10.250"
+        );
+        assert_eq!(super::day_utc(-1), "1969-12-31");
+        assert_eq!(
+            super::format_utc(951_782_400_000_000),
+            "2000-02-29 00:00:00.000"
+        );
+    }
+}

@@ -66,6 +66,13 @@ pub(crate) enum Command {
         after_help = "Examples:\n  tracehound search 'GB33BUKB20201555555555' --store case-42 -F\n  tracehound search 'ignore (all|your) previous instructions' --store case-42 -i --kind tool_result --count-by session\n  tracehound search evil.example --store case-42 --field args --since 2026-11-20T00:00:00Z --format jsonl"
     )]
     Search(SearchArgs),
+    /// SQL over the store (Apache DataFusion): tables `events` and `findings`, and the detectors'
+    /// building blocks as functions (instruction_score, instruction_cues, hosts, arg_values,
+    /// secret_kinds, redact).
+    #[command(
+        after_help = "Examples:\n  tracehound sql \"SELECT tool_name, count(*) AS calls FROM events WHERE kind = 'tool_call' GROUP BY tool_name ORDER BY calls DESC\" --store case-42\n  tracehound sql \"SELECT session_id, seq, unnest(hosts(args)) AS host FROM events WHERE kind = 'tool_call'\" --store case-42\n  tracehound sql \"SELECT detector, count(*) FROM findings GROUP BY detector\" --store case-42 --format csv"
+    )]
+    Sql(SqlArgs),
     /// Scan policies: `tracehound policy init > policy.toml` writes the commented default.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -201,6 +208,24 @@ pub(crate) struct SearchArgs {
     /// Print counts of matching events per group instead of the events.
     #[arg(long, value_parser = ["session", "tool", "agent", "day"])]
     pub(crate) count_by: Option<String>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub(crate) format: ListFormat,
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+    /// Show credentials found in log content instead of redacting them.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SqlArgs {
+    /// One SQL statement.
+    pub(crate) query: String,
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// The policy the `findings` table is scanned with.
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
     #[arg(long)]

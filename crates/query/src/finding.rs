@@ -99,12 +99,9 @@ pub(crate) fn finding_id(detector: &str, session: &str, seq: u32, extra: &str) -
         .collect()
 }
 
-/// Writes findings as a Parquet file (zstd), one row per finding; `evidence` and `related` as JSON
-/// text so any Parquet reader takes them without nested types.
-pub fn write_findings_parquet(
-    findings: &[Finding],
-    path: &std::path::Path,
-) -> Result<(), crate::QueryError> {
+/// The findings as one Arrow batch, one row per finding; `evidence` and `related` as JSON text so any
+/// reader (Parquet files, SQL tables) takes them without nested types.
+pub fn findings_batch(findings: &[Finding]) -> arrow_array::RecordBatch {
     use std::sync::Arc;
 
     use arrow_array::{
@@ -112,14 +109,7 @@ pub fn write_findings_parquet(
         UInt64Array,
     };
     use arrow_schema::{DataType, Field, Schema, TimeUnit};
-    use parquet::arrow::ArrowWriter;
-    use parquet::basic::{Compression, ZstdLevel};
-    use parquet::file::properties::WriterProperties;
 
-    let err = |e: parquet::errors::ParquetError| crate::QueryError::Read {
-        path: path.to_path_buf(),
-        source: e,
-    };
     let s = |name: &str| Field::new(name, DataType::Utf8, false);
     let o = |name: &str| Field::new(name, DataType::Utf8, true);
     let schema = Arc::new(Schema::new(vec![
@@ -179,7 +169,23 @@ pub fn write_findings_parquet(
         opt(|f| f.user_id.clone()),
         opt(|f| f.agent_id.clone()),
     ];
-    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| err(e.into()))?;
+    RecordBatch::try_new(schema, columns).expect("columns match the schema")
+}
+
+/// Writes findings as a Parquet file (zstd), the columns of [`findings_batch`].
+pub fn write_findings_parquet(
+    findings: &[Finding],
+    path: &std::path::Path,
+) -> Result<(), crate::QueryError> {
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+
+    let err = |e: parquet::errors::ParquetError| crate::QueryError::Read {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let batch = findings_batch(findings);
     let file = std::fs::File::create(path).map_err(|source| crate::QueryError::Open {
         path: path.to_path_buf(),
         source,
@@ -187,7 +193,7 @@ pub fn write_findings_parquet(
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .build();
-    let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(err)?;
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(err)?;
     writer.write(&batch).map_err(err)?;
     writer.close().map_err(err)?;
     Ok(())

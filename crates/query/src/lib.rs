@@ -13,16 +13,17 @@ mod provenance;
 mod respond;
 mod scan;
 mod search;
+mod stats;
 mod store;
 mod time;
 mod timeline;
 
 pub use detectors::{
-    find_secrets, redact_secrets, reference_markdown, registry, Analysis, Detector, SecretMatch,
-    SessionStats,
+    find_secrets, hosts_in, redact_secrets, reference_markdown, registry, Analysis, Detector,
+    SecretMatch, SessionStats,
 };
 pub use events::{EventRow, Session};
-pub use finding::{write_findings_parquet, Evidence, Finding, Severity};
+pub use finding::{findings_batch, write_findings_parquet, Evidence, Finding, Severity};
 pub use info::{info, FormatCount, StoreInfo};
 pub use instruction::{instruction_score, instruction_score_at_least, Cue, InstructionScore};
 pub use policy::{Policy, PolicyError};
@@ -34,8 +35,12 @@ pub use respond::{
     AgentAction, Containment, CredentialAction, EvalCase, EvalMessage, EvidenceRef, ForbiddenCall,
     HostAction, OffendingValue, Postmortem, RemediationItem, RootCause, ToolAction, Trigger,
 };
-pub use scan::{session_findings, Scan, ScanBuilder, ScanResult};
+pub use scan::{session_findings, Payload, Scan, ScanBuilder, ScanResult};
 pub use search::{CountBy, SearchBuilder, SearchError, SearchHit, SearchResult, SEARCH_FIELDS};
+pub use stats::{
+    archive_stats, findings_by_detector, ArchiveStats, ChangePoint, GroupStats,
+    CHANGE_MIN_SESSIONS, CHANGE_THRESHOLD,
+};
 pub use store::{QueryError, Store};
 pub use time::{day_utc, format_utc};
 pub use timeline::{timeline, Around, Entry, Timeline};

@@ -59,11 +59,72 @@ pub struct ScanResult {
     pub input_bytes: u64,
     #[serde(skip)]
     pub elapsed: Duration,
+    /// Every session's numbers, by `session_id` (what `stats` groups).
+    #[serde(skip)]
+    pub session_stats: Vec<SessionStats>,
+    /// Every tool output flagged as instructing the model, with its injected passage (what campaigns
+    /// and `similar` cluster), by (`session_id`, `seq`).
+    #[serde(skip)]
+    pub payloads: Vec<Payload>,
+}
+
+/// A flagged tool output's injected passage, and whether the session acted on it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Payload {
+    pub session_id: String,
+    pub seq: u32,
+    pub ts: Option<i64>,
+    pub tool_name: Option<String>,
+    pub agent_id: Option<String>,
+    pub user_id: Option<String>,
+    /// The attacker-written passage (bounded to 4 KiB).
+    pub text: String,
+    /// A call in the same session used a value planted by this output.
+    pub acted_on: bool,
+}
+
+/// The passage of a flagged output, bounded.
+const PAYLOAD_BYTES: usize = 4096;
+
+fn payloads_of(analysis: &Analysis<'_>, findings: &[Finding], out: &mut Vec<Payload>) {
+    let session = analysis.session;
+    let acted: std::collections::BTreeSet<u32> = findings
+        .iter()
+        .filter(|f| {
+            f.detector == "tool_call_argument_from_injected_output" && f.session_id == session.id
+        })
+        .flat_map(|f| f.related.iter().copied())
+        .collect();
+    let user = session.events.iter().find_map(|e| e.user_id.clone());
+    for (i, e) in session.events.iter().enumerate() {
+        if !analysis.is_injected(i) {
+            continue;
+        }
+        let text = e.text();
+        let (start, end) = match analysis.regions[i].as_slice() {
+            [] => (0, text.len()),
+            r => (
+                r.iter().map(|x| x.start).min().unwrap_or(0),
+                r.iter().map(|x| x.end).max().unwrap_or(text.len()),
+            ),
+        };
+        out.push(Payload {
+            session_id: session.id.clone(),
+            seq: e.seq,
+            ts: e.ts,
+            tool_name: e.tool_name.clone(),
+            agent_id: e.agent_id.clone(),
+            user_id: e.user_id.clone().or_else(|| user.clone()),
+            text: crate::finding::bounded(text, start, end.min(start + PAYLOAD_BYTES)),
+            acted_on: acted.contains(&e.seq),
+        });
+    }
 }
 
 struct BucketOut {
     findings: Vec<Finding>,
     stats: Vec<SessionStats>,
+    payloads: Vec<Payload>,
     events: u64,
     first_ts: Option<i64>,
     last_ts: Option<i64>,
@@ -86,6 +147,7 @@ impl Scan {
                     let mut out = BucketOut {
                         findings: Vec::new(),
                         stats: Vec::new(),
+                        payloads: Vec::new(),
                         events: 0,
                         first_ts: None,
                         last_ts: None,
@@ -97,9 +159,11 @@ impl Scan {
                             out.last_ts = Some(out.last_ts.map_or(ts, |l: i64| l.max(ts)));
                         }
                         let analysis = Analysis::new(&session, policy);
+                        let before = out.findings.len();
                         for d in &detectors {
                             d.check(&analysis, &mut out.findings);
                         }
+                        payloads_of(&analysis, &out.findings[before..], &mut out.payloads);
                         out.stats.push(SessionStats::of(&session));
                     })?;
                     Ok(out)
@@ -108,10 +172,12 @@ impl Scan {
         })?;
         let mut findings = Vec::new();
         let mut stats = Vec::new();
+        let mut payloads = Vec::new();
         let (mut events, mut first_ts, mut last_ts) = (0, None, None);
         for o in outs {
             findings.extend(o.findings);
             stats.extend(o.stats);
+            payloads.extend(o.payloads);
             events += o.events;
             first_ts = match (first_ts, o.first_ts) {
                 (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
@@ -158,6 +224,8 @@ impl Scan {
             last_ts,
             input_bytes: store.manifest().inputs.iter().map(|i| i.size).sum(),
             elapsed: started.elapsed(),
+            session_stats: stats,
+            payloads,
         })
     }
 }

@@ -7,6 +7,7 @@ mod postmortem;
 mod preserve;
 mod scan;
 mod search;
+mod sql;
 mod timeline;
 mod verify;
 
@@ -72,6 +73,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Preserve(args) => preserve::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Search(args) => search::run(args),
+        Command::Sql(args) => sql::run(args),
         Command::Contain(args) => contain::run(args),
         Command::EvalCase(args) => eval_case::run(args),
         Command::Postmortem(args) => postmortem::run(args),

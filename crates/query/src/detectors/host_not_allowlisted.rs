@@ -5,7 +5,7 @@ use regex::Regex;
 use super::{evidence, finding_at, Analysis, Detector};
 use crate::finding::{Finding, Severity};
 
-/// What it does: extracts the hosts named in tool-call arguments (URLs and bare domains) and reports
+/// What it does: extracts the hosts of the URLs in tool-call arguments and reports
 /// calls to hosts not on `allowed_hosts` (suffix match). Off while the list is empty.
 ///
 /// Why it matters: exfiltration and command-and-control need an outside host; an allowlist turns "which
@@ -26,6 +26,18 @@ pub(crate) fn hosts(text: &str) -> Vec<(String, usize, usize)> {
         .filter_map(|c| c.get(1))
         .map(|m| (m.as_str().to_ascii_lowercase(), m.start(), m.end()))
         .collect()
+}
+
+/// The distinct hosts of the URLs in a text, lowercased, in order of first mention: what
+/// the SQL function `hosts(args)` returns.
+pub fn hosts_in(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (h, _, _) in hosts(text) {
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    out
 }
 
 impl Detector for HostNotAllowlisted {

@@ -28,6 +28,7 @@ use crate::instruction::{instruction_score_at_least, InstructionScore};
 use crate::policy::Policy;
 use crate::provenance::{session_provenance, ValueProvenance};
 
+pub use host_not_allowlisted::hosts_in;
 pub use secret_exposed::{find_secrets, redact_secrets, SecretMatch};
 
 /// What every detector may use about one session, computed once.
@@ -104,6 +105,10 @@ pub struct SessionStats {
     pub tokens: i64,
     pub spend: f64,
     pub has_spend: bool,
+    /// Earliest timestamp: the day the session counts on.
+    pub first_ts: Option<i64>,
+    /// Per tool: (calls, results that were errors).
+    pub tools: std::collections::BTreeMap<String, (u64, u64)>,
     /// Where to point a session-level finding: the first event.
     pub first: Option<EventRow>,
 }
@@ -118,11 +123,17 @@ impl SessionStats {
             s.agent_id = s.agent_id.take().or_else(|| e.agent_id.clone());
             s.user_id = s.user_id.take().or_else(|| e.user_id.clone());
             s.model = s.model.take().or_else(|| e.model.clone());
+            if let Some(ts) = e.ts {
+                s.first_ts = Some(s.first_ts.map_or(ts, |f: i64| f.min(ts)));
+            }
+            let tool = || e.tool_name.clone().unwrap_or_else(|| "-".into());
             if e.kind == "tool_call" {
                 s.calls += 1;
+                s.tools.entry(tool()).or_default().0 += 1;
             }
             if e.kind == "tool_result" && e.is_error == Some(true) {
                 s.errors += 1;
+                s.tools.entry(tool()).or_default().1 += 1;
             }
             s.tokens += e.input_tokens.unwrap_or(0) + e.output_tokens.unwrap_or(0);
             if let Some(c) = e.cost_usd {

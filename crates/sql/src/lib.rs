@@ -1,0 +1,167 @@
+//! SQL over a tracehound store, on Apache DataFusion. One function, [`session_context`], builds the
+//! session every SQL path uses: the store's committed Parquet files as table `events`, the detectors'
+//! findings as table `findings` (computed only when a query names it), and the detectors' building
+//! blocks as SQL functions. The detectors stay in `tracehound-query`, engine-free; this crate only
+//! adapts them.
+//!
+//! Functions (each takes text, NULL in gives NULL out):
+//!
+//! | function | returns |
+//! |---|---|
+//! | `instruction_score(text)` | how much a text reads as instructions to a model, 0 to 1 (detector 1's score) |
+//! | `instruction_cues(text)` | the cue names behind that score |
+//! | `hosts(text)` | the distinct hosts of the URLs in a text, lowercased |
+//! | `arg_values(args)` | the values inside a tool call's JSON arguments (strings, numbers, emails, URLs, ...) |
+//! | `secret_kinds(text)` | `kind:fingerprint` of each credential in a text (never the secret) |
+//! | `redact(text)` | the text with credentials replaced by kind and fingerprint |
+
+mod functions;
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::MemTable;
+use datafusion::execution::context::SessionContext;
+use datafusion::prelude::SessionConfig;
+use tracehound_query::{Finding, Policy, ScanBuilder, Store};
+
+pub use datafusion;
+
+/// Errors of the SQL layer.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error(transparent)]
+    Query(#[from] tracehound_query::QueryError),
+}
+
+/// What the session needs besides the store.
+#[derive(Debug, Clone, Default)]
+pub struct SqlOptions {
+    /// The policy the `findings` table is scanned with.
+    pub policy: Policy,
+    /// Target partitions (DataFusion's parallelism); all cores when `None`.
+    pub threads: Option<usize>,
+}
+
+/// The session: `events` over the store's committed files, our functions, and `findings` when the
+/// statement names it. Only files the manifest lists are registered, so an ingest in progress is
+/// invisible here as everywhere else.
+pub async fn session_context(
+    store: &Store,
+    sql: &str,
+    opts: &SqlOptions,
+) -> Result<SessionContext, SqlError> {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        // Plain Utf8 strings: what our functions and every downstream reader expect.
+        .set_bool(
+            "datafusion.execution.parquet.schema_force_view_types",
+            false,
+        )
+        // Statistics from the footers let `count(*)` and min/max skip reading data.
+        .set_bool("datafusion.execution.collect_statistics", true);
+    if let Some(n) = opts.threads {
+        config = config.with_target_partitions(n.max(1));
+    }
+    let ctx = SessionContext::new_with_config(config);
+    register_functions(&ctx);
+    register_events(&ctx, store)?;
+    if names_findings(&ctx, sql) {
+        let findings = ScanBuilder::new()
+            .policy(opts.policy.clone())
+            .threads(opts.threads.unwrap_or(0))
+            .build()
+            .run(store)?
+            .findings;
+        register_findings(&ctx, &findings)?;
+    } else {
+        // Registered empty so `information_schema` lists it and a typo elsewhere is not blamed on it.
+        register_findings(&ctx, &[])?;
+    }
+    Ok(ctx)
+}
+
+/// Registers every SQL function of this crate on a context (also what a cluster executor does).
+pub fn register_functions(ctx: &SessionContext) {
+    for f in functions::all() {
+        ctx.register_udf(f);
+    }
+}
+
+fn register_events(ctx: &SessionContext, store: &Store) -> Result<(), SqlError> {
+    let schema = tracehound_schema::arrow_schema();
+    let files: Vec<ListingTableUrl> = store
+        .manifest()
+        .event_files()
+        .map(|f| {
+            let path = store.layout().resolve(&f.path);
+            let abs = std::path::absolute(&path).unwrap_or(path);
+            ListingTableUrl::parse(abs.to_string_lossy())
+        })
+        .collect::<Result<_, _>>()?;
+    if files.is_empty() {
+        let empty = MemTable::try_new(schema, vec![vec![]])?;
+        ctx.register_table("events", Arc::new(empty))?;
+        return Ok(());
+    }
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(files)
+        .with_listing_options(options)
+        .with_schema(schema);
+    ctx.register_table("events", Arc::new(ListingTable::try_new(config)?))?;
+    Ok(())
+}
+
+fn register_findings(ctx: &SessionContext, findings: &[Finding]) -> Result<(), SqlError> {
+    let batch: RecordBatch = tracehound_query::findings_batch(findings);
+    let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+    ctx.register_table("findings", Arc::new(table))?;
+    Ok(())
+}
+
+/// Whether the statement reads `findings`: the scan behind it costs a pass over the whole store, so it
+/// runs only when asked for. A statement that does not parse is left to DataFusion's error.
+fn names_findings(ctx: &SessionContext, sql: &str) -> bool {
+    let state = ctx.state();
+    let dialect = state.config().options().sql_parser.dialect;
+    let Ok(statement) = state.sql_to_statement(sql, &dialect) else {
+        return false;
+    };
+    state
+        .resolve_table_references(&statement)
+        .map(|refs| {
+            refs.iter()
+                .any(|r| r.table().eq_ignore_ascii_case("findings"))
+        })
+        .unwrap_or(true)
+}
+
+/// A statement's result: its schema (known even when no row came back) and its rows.
+pub type SqlResult = (datafusion::arrow::datatypes::SchemaRef, Vec<RecordBatch>);
+
+/// Runs one statement and collects its result.
+pub async fn run(store: &Store, sql: &str, opts: &SqlOptions) -> Result<SqlResult, SqlError> {
+    let ctx = session_context(store, sql, opts).await?;
+    let df = ctx.sql(sql).await?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    Ok((schema, df.collect().await?))
+}
+
+/// [`run`] on a runtime of its own, for callers that are not async.
+pub fn run_blocking(store: &Store, sql: &str, opts: &SqlOptions) -> Result<SqlResult, SqlError> {
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = opts.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = rt.build().map_err(|e| {
+        SqlError::DataFusion(datafusion::error::DataFusionError::External(Box::new(e)))
+    })?;
+    rt.block_on(run(store, sql, opts))
+}

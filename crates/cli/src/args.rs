@@ -73,6 +73,29 @@ pub(crate) enum Command {
         after_help = "Examples:\n  tracehound sql \"SELECT tool_name, count(*) AS calls FROM events WHERE kind = 'tool_call' GROUP BY tool_name ORDER BY calls DESC\" --store case-42\n  tracehound sql \"SELECT session_id, seq, unnest(hosts(args)) AS host FROM events WHERE kind = 'tool_call'\" --store case-42\n  tracehound sql \"SELECT detector, count(*) FROM findings GROUP BY detector\" --store case-42 --format csv"
     )]
     Sql(SqlArgs),
+    /// The same payload or the same planted value elsewhere: tool outputs carrying a near-identical
+    /// passage, and tool calls using the same suspicious value, across every session.
+    #[command(
+        after_help = "Examples:\n  tracehound similar --store case-42 --session fin-0001 --seq 3\n  tracehound similar --store case-42 --finding dddae10f0c1d2e3f --format json"
+    )]
+    Similar(SimilarArgs),
+    /// Flagged payloads clustered across the archive into campaigns: sessions, users, agents, first and
+    /// last seen, and how often the injection was acted on.
+    #[command(
+        after_help = "Example:\n  tracehound campaigns --store case-42 --min-sessions 2 --format json"
+    )]
+    Campaigns(CampaignsArgs),
+    /// Metrics per day, agent, model and tool, and the change points where a model changed and flag
+    /// rates moved with it.
+    #[command(after_help = "Example:\n  tracehound stats --store case-42 --by model")]
+    Stats(StatsArgs),
+    /// The nightly anomaly report: findings by severity, the sessions that need a human first,
+    /// threshold breaches, campaigns, charts over time; HTML (self-contained), Markdown or JSON by the
+    /// output's extension. Exit 1 when a finding reaches --fail-on.
+    #[command(
+        after_help = "Example:\n  tracehound report --store case-42 --since 2026-11-20T00:00:00Z --until 2026-11-21T00:00:00Z --output nightly.html --fail-on high"
+    )]
+    Report(ReportArgs),
     /// Scan policies: `tracehound policy init > policy.toml` writes the commented default.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -228,6 +251,87 @@ pub(crate) struct SqlArgs {
     pub(crate) policy: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+    /// Show credentials found in log content instead of redacting them.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("seed").required(true).args(["session", "finding"])))]
+pub(crate) struct SimilarArgs {
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// The session of the seed event (with --seq).
+    #[arg(long, requires = "seq")]
+    pub(crate) session: Option<String>,
+    /// The seed event: a tool output (its injected passage) or a tool call (its planted values).
+    #[arg(long)]
+    pub(crate) seq: Option<u32>,
+    /// Or the id of a finding (from `scan`) as the seed.
+    #[arg(long, conflicts_with_all = ["session", "seq"])]
+    pub(crate) finding: Option<String>,
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub(crate) format: ListFormat,
+    /// Show credentials found in log content instead of redacting them.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CampaignsArgs {
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// Smallest number of sessions a cluster needs to be listed.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) min_sessions: usize,
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub(crate) format: ListFormat,
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+    /// Show credentials found in log content instead of redacting them.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct StatsArgs {
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// Which table to print (table format); JSON holds them all.
+    #[arg(long, value_parser = ["day", "agent", "model", "tool", "all"], default_value = "all")]
+    pub(crate) by: String,
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// Start of the window (RFC 3339), inclusive.
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// End of the window (RFC 3339), inclusive.
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+    /// The report file: `.html`, `.md` or `.json`.
+    #[arg(long)]
+    pub(crate) output: PathBuf,
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
+    /// Exit with code 1 when a finding in the window is at or above this severity.
+    #[arg(long, value_parser = ["info", "low", "medium", "high", "critical"])]
+    pub(crate) fail_on: Option<String>,
     #[arg(long)]
     pub(crate) threads: Option<usize>,
     /// Show credentials found in log content instead of redacting them.

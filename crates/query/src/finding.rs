@@ -86,6 +86,26 @@ pub(crate) fn bounded(text: &str, start: usize, end: usize) -> String {
     text[s..e].to_string()
 }
 
+/// `start` moved back to the start of its word (at most 64 bytes), so a passage does not begin
+/// mid-token when a reader sees it.
+pub(crate) fn word_start(text: &str, start: usize) -> usize {
+    let start = start.min(text.len());
+    let floor = start.saturating_sub(64);
+    let mut s = start;
+    while s > floor {
+        let prev = text[..s].chars().next_back().expect("s > 0");
+        if prev.is_whitespace() {
+            break;
+        }
+        s -= prev.len_utf8();
+    }
+    if s == floor && s > 0 {
+        start
+    } else {
+        s
+    }
+}
+
 pub(crate) fn finding_id(detector: &str, session: &str, seq: u32, extra: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();

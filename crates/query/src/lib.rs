@@ -6,10 +6,12 @@
 mod detectors;
 mod events;
 mod finding;
+mod hunt;
 mod info;
 mod instruction;
 mod policy;
 mod provenance;
+mod report;
 mod respond;
 mod scan;
 mod search;
@@ -24,11 +26,19 @@ pub use detectors::{
 };
 pub use events::{EventRow, Session};
 pub use finding::{findings_batch, write_findings_parquet, Evidence, Finding, Severity};
+pub use hunt::{
+    campaigns, payload_fingerprint, similar, Campaign, SameValueCall, Similar, SimilarOutput,
+    CAMPAIGN_SIMILARITY, SIMILAR_CONTAINMENT,
+};
 pub use info::{info, FormatCount, StoreInfo};
 pub use instruction::{instruction_score, instruction_score_at_least, Cue, InstructionScore};
 pub use policy::{Policy, PolicyError};
 pub use provenance::{
-    argument_values, session_provenance, ArgValue, Origin, ValueKind, ValueProvenance,
+    argument_values, embedded_values, session_provenance, ArgValue, Origin, ValueKind,
+    ValueProvenance,
+};
+pub use report::{
+    build_report, html_escape, Report, SessionRank, TimeBucket, MAX_LISTED, MAX_SESSIONS,
 };
 pub use respond::{
     contain, effect_of, eval_case, postmortem, shell_quote, timeline_command, ActionImpact,

@@ -67,6 +67,21 @@ static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static pattern")
 });
 
+/// The emails, URLs, account numbers and paths inside free text: what an injection plants.
+pub fn embedded_values(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in EMBEDDED.find_iter(text) {
+        let v = m
+            .as_str()
+            .trim_end_matches(['.', ',', ';', ':'])
+            .to_string();
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
 fn kind_of(s: &str) -> ValueKind {
     if s.parse::<f64>().is_ok() {
         ValueKind::Number

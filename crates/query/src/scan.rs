@@ -115,7 +115,10 @@ fn payloads_of(analysis: &Analysis<'_>, findings: &[Finding], out: &mut Vec<Payl
             tool_name: e.tool_name.clone(),
             agent_id: e.agent_id.clone(),
             user_id: e.user_id.clone().or_else(|| user.clone()),
-            text: crate::finding::bounded(text, start, end.min(start + PAYLOAD_BYTES)),
+            text: {
+                let start = crate::finding::word_start(text, start);
+                crate::finding::bounded(text, start, end.min(start + PAYLOAD_BYTES))
+            },
             acted_on: acted.contains(&e.seq),
         });
     }

@@ -1,3 +1,4 @@
+mod campaigns;
 mod contain;
 mod eval_case;
 mod info;
@@ -5,9 +6,12 @@ mod ingest;
 mod policy;
 mod postmortem;
 mod preserve;
+mod report;
 mod scan;
 mod search;
+mod similar;
 mod sql;
+mod stats;
 mod timeline;
 mod verify;
 
@@ -74,6 +78,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Verify(args) => verify::run(args),
         Command::Search(args) => search::run(args),
         Command::Sql(args) => sql::run(args),
+        Command::Similar(args) => similar::run(args),
+        Command::Campaigns(args) => campaigns::run(args),
+        Command::Stats(args) => stats::run(args),
+        Command::Report(args) => report::run(args),
         Command::Contain(args) => contain::run(args),
         Command::EvalCase(args) => eval_case::run(args),
         Command::Postmortem(args) => postmortem::run(args),

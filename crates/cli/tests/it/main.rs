@@ -2,6 +2,7 @@
 
 mod evidence;
 mod hunt;
+mod report;
 mod respond;
 
 use std::path::{Path, PathBuf};

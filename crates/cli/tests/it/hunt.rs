@@ -165,3 +165,90 @@ fn search_filters_counts_and_exits_like_grep() {
     assert_eq!(field.status.code(), Some(2));
     assert!(text(&field.stderr).contains("not a searchable field"));
 }
+
+/// `sql`, `stats`, `campaigns` and `report` agree with `info` on every ingested format.
+#[test]
+fn every_hunting_command_covers_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = tempfile::tempdir().unwrap();
+    // The fixtures of each format, plus the shared real logs when present, in one store.
+    let fixtures = testdata("fixtures");
+    let mut store = ingest_to(dir.path(), &fixtures);
+    if let Some(formats) = shared_corpus("formats") {
+        let both = inputs.path().join("both");
+        std::fs::create_dir(&both).unwrap();
+        std::os::unix::fs::symlink(&fixtures, both.join("fixtures")).unwrap();
+        std::os::unix::fs::symlink(&formats, both.join("formats")).unwrap();
+        let d2 = dir.path().join("all");
+        std::fs::create_dir(&d2).unwrap();
+        store = ingest_to(&d2, &both);
+    }
+    let info: serde_json::Value = serde_json::from_slice(
+        &tracehound(&["info", "--store", &store, "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let sql = tracehound(&[
+        "sql",
+        "SELECT source_format, count(*) AS n FROM events GROUP BY source_format ORDER BY source_format",
+        "--store",
+        &store,
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(sql.status.code(), Some(0), "{}", text(&sql.stderr));
+    let formats = info["formats"].as_object().unwrap();
+    let rows: Vec<serde_json::Value> = text(&sql.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let with_events = formats
+        .values()
+        .filter(|f| f["events"].as_u64().unwrap() > 0)
+        .count();
+    assert_eq!(rows.len(), with_events, "{rows:?} vs {formats:?}");
+    assert!(rows.len() >= 4, "at least the four fixture formats");
+    for r in &rows {
+        let f = r["source_format"].as_str().unwrap();
+        assert_eq!(r["n"], formats[f]["events"], "{f}");
+    }
+
+    let stats: serde_json::Value = serde_json::from_slice(
+        &tracehound(&["stats", "--store", &store, "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let by_model: u64 = stats["by_model"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["sessions"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_model, info["sessions"].as_u64().unwrap());
+    let calls: u64 = stats["by_tool"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["tool_calls"].as_u64().unwrap())
+        .sum();
+    assert_eq!(calls, info["kinds"]["tool_call"].as_u64().unwrap_or(0));
+
+    let report = dir.path().join("r.json");
+    let out = tracehound(&[
+        "report",
+        "--store",
+        &store,
+        "--output",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["sessions"], info["sessions"]);
+    let scan = tracehound(&["scan", "--store", &store, "--format", "jsonl"]);
+    assert_eq!(
+        r["findings_total"].as_u64().unwrap() as usize,
+        text(&scan.stdout).lines().count()
+    );
+    assert_eq!(
+        tracehound(&["campaigns", "--store", &store]).status.code(),
+        Some(0)
+    );
+}

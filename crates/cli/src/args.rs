@@ -164,10 +164,10 @@ pub(crate) struct PreserveArgs {
     /// Sessions to preserve, whole.
     #[arg(long, num_args = 1.., conflicts_with_all = ["since", "until"])]
     pub(crate) sessions: Vec<String>,
-    /// Start of a time window (RFC 3339), inclusive: every event at or after it.
+    /// Start of a time window (RFC 3339, or relative: 24h, 7d), inclusive: every event at or after it.
     #[arg(long)]
     pub(crate) since: Option<String>,
-    /// End of a time window (RFC 3339), inclusive.
+    /// End of a time window (RFC 3339, or relative: 24h, 7d), inclusive.
     #[arg(long)]
     pub(crate) until: Option<String>,
     /// The archive directory to create; it must not exist.
@@ -222,10 +222,10 @@ pub(crate) struct SearchArgs {
     pub(crate) fixed: bool,
     #[arg(long, short = 'i')]
     pub(crate) ignore_case: bool,
-    /// Only events at or after this time (RFC 3339).
+    /// Only events at or after this time (RFC 3339, or relative: 24h, 7d).
     #[arg(long)]
     pub(crate) since: Option<String>,
-    /// Only events at or before this time (RFC 3339).
+    /// Only events at or before this time (RFC 3339, or relative: 24h, 7d).
     #[arg(long)]
     pub(crate) until: Option<String>,
     /// Print counts of matching events per group instead of the events.
@@ -318,10 +318,10 @@ pub(crate) struct StatsArgs {
 pub(crate) struct ReportArgs {
     #[arg(long)]
     pub(crate) store: PathBuf,
-    /// Start of the window (RFC 3339), inclusive.
+    /// Start of the window (RFC 3339, or relative: 24h, 7d), inclusive.
     #[arg(long)]
     pub(crate) since: Option<String>,
-    /// End of the window (RFC 3339), inclusive.
+    /// End of the window (RFC 3339, or relative: 24h, 7d), inclusive.
     #[arg(long)]
     pub(crate) until: Option<String>,
     /// The report file: `.html`, `.md` or `.json`.

@@ -56,8 +56,49 @@ pub(crate) fn fmt_ts(micros: Option<i64>) -> String {
     }
 }
 
-/// Parses an RFC 3339 time into microseconds since the epoch.
+/// Parses a time into microseconds since the epoch: RFC 3339, or relative to now (`90s`, `30m`, `24h`,
+/// `7d`, `2w`: that long ago), the way a nightly job asks for "the last day".
 pub(crate) fn parse_time(s: &str) -> Option<i64> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
+    parse_time_at(s, now)
+}
+
+/// A `--since`/`--until` style option parsed, or an error that says what is accepted.
+pub(crate) fn time_arg(value: Option<&str>, flag: &str) -> anyhow::Result<Option<i64>> {
+    value
+        .map(|t| {
+            parse_time(t).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{flag} `{}` is not a time: use RFC 3339 (2026-11-20T08:00:00Z) or a relative time (24h, 7d)",
+                    terminal_safe(t)
+                )
+            })
+        })
+        .transpose()
+}
+
+fn parse_time_at(s: &str, now: i64) -> Option<i64> {
+    let t = s.trim();
+    if let Some(unit) = t.chars().last().filter(|c| "smhdw".contains(*c)) {
+        if let Ok(n) = t[..t.len() - 1].parse::<i64>() {
+            let secs = match unit {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                _ => 7 * 86_400,
+            };
+            return Some(now - n.checked_mul(secs)?.checked_mul(1_000_000)?);
+        }
+    }
+    parse_rfc3339(t)
+}
+
+/// Parses an RFC 3339 time into microseconds since the epoch.
+fn parse_rfc3339(s: &str) -> Option<i64> {
     // Accept `YYYY-MM-DDTHH:MM:SS[.f][Z|±HH:MM]` without a date library in the binary.
     let s = s.trim();
     let (date, rest) = s.split_once(['T', ' '])?;
@@ -137,6 +178,10 @@ mod tests {
         let t = parse_time("2026-11-20T09:00:04Z").unwrap();
         assert_eq!(fmt_ts(Some(t)), "2026-11-20 09:00:04.000");
         assert_eq!(parse_time("2026-11-20T11:00:04+02:00"), Some(t));
+        assert_eq!(parse_time_at("24h", t), Some(t - 86_400_000_000));
+        assert_eq!(parse_time_at("90s", t), Some(t - 90_000_000));
+        assert_eq!(parse_time_at("2w", t), Some(t - 14 * 86_400_000_000));
+        assert_eq!(parse_time_at("yesterday", t), None);
     }
 
     #[test]

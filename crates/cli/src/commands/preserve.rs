@@ -6,24 +6,15 @@ use tracehound_query::Store;
 
 use super::ExitStatus;
 use crate::args::{OutputFormat, PreserveArgs};
-use crate::output::{human_bytes, parse_time, terminal_safe};
+use crate::output::{human_bytes, terminal_safe};
 
 pub(crate) fn run(args: PreserveArgs) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store)
         .with_context(|| format!("cannot open store `{}`", args.store.display()))?;
-    let time = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<i64>> {
-        s.as_deref()
-            .map(|t| {
-                parse_time(t).with_context(|| {
-                    format!("{flag} `{t}` is not a time: use RFC 3339, e.g. 2026-11-20T08:00:00Z")
-                })
-            })
-            .transpose()
-    };
     let selection = if args.sessions.is_empty() {
         Selection::Window {
-            since: time(&args.since, "--since")?,
-            until: time(&args.until, "--until")?,
+            since: crate::output::time_arg(args.since.as_deref(), "--since")?,
+            until: crate::output::time_arg(args.until.as_deref(), "--until")?,
         }
     } else {
         Selection::Sessions(args.sessions.clone())

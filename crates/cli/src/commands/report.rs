@@ -6,7 +6,7 @@ use tracehound_query::{build_report, ScanBuilder, Severity, Store};
 use super::ExitStatus;
 use crate::args::ReportArgs;
 use crate::commands::timeline::redact_json;
-use crate::output::{parse_time, redact, terminal_safe};
+use crate::output::{redact, terminal_safe};
 
 pub(crate) fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     let ext = args
@@ -23,16 +23,10 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     }
     let store = Store::open(&args.store)
         .with_context(|| format!("cannot open store `{}`", args.store.display()))?;
-    let time = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<i64>> {
-        s.as_deref()
-            .map(|t| {
-                parse_time(t).with_context(|| {
-                    format!("{flag} `{t}` is not a time: use RFC 3339, e.g. 2026-11-20T08:00:00Z")
-                })
-            })
-            .transpose()
-    };
-    let (since, until) = (time(&args.since, "--since")?, time(&args.until, "--until")?);
+    let (since, until) = (
+        crate::output::time_arg(args.since.as_deref(), "--since")?,
+        crate::output::time_arg(args.until.as_deref(), "--until")?,
+    );
     let policy = super::policy::load(args.policy.as_deref())?;
     let mut builder = ScanBuilder::new().policy(policy);
     if let Some(n) = args.threads {

@@ -6,20 +6,11 @@ use tracehound_query::{CountBy, SearchBuilder, Store};
 use super::ExitStatus;
 use crate::args::{ListFormat, SearchArgs};
 use crate::commands::timeline::redact_json;
-use crate::output::{csv_cell, fmt_ts, one_line, parse_time, terminal_safe};
+use crate::output::{csv_cell, fmt_ts, one_line, terminal_safe};
 
 pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store)
         .with_context(|| format!("cannot open store `{}`", args.store.display()))?;
-    let time = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<i64>> {
-        s.as_deref()
-            .map(|t| {
-                parse_time(t).with_context(|| {
-                    format!("{flag} `{t}` is not a time: use RFC 3339, e.g. 2026-11-20T08:00:00Z")
-                })
-            })
-            .transpose()
-    };
     let count_by = args.count_by.as_deref().map(|c| match c {
         "session" => CountBy::Session,
         "tool" => CountBy::Tool,
@@ -31,7 +22,10 @@ pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {
         .ignore_case(args.ignore_case)
         .fields(args.field.clone())
         .kinds(args.kind.clone())
-        .window(time(&args.since, "--since")?, time(&args.until, "--until")?)
+        .window(
+            crate::output::time_arg(args.since.as_deref(), "--since")?,
+            crate::output::time_arg(args.until.as_deref(), "--until")?,
+        )
         .count_by(count_by)
         .threads(args.threads)
         .run(&store)?;

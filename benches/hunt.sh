@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 mib=${1:-1024}
 threads=${THREADS:-2}
 
-cargo build --release -q -p tracehound -p tracehound-benches
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p tracehound -p tracehound-benches
 python3 -c 'import duckdb' 2>/dev/null || pip install -q duckdb
 command -v rg >/dev/null || { apt-get update -q && apt-get install -y -q ripgrep; }
 bin=target/release/tracehound
@@ -28,17 +28,14 @@ measure() { # label command...: prints a table row "| label | seconds | peak RSS
   shift
   log=$(mktemp)
   out=$({ /usr/bin/time -f '%e %M' -o "$log" "$@" 2>/dev/null || true; } | tail -1)
-  read -r s r <"$log"
+  # GNU time adds a line before its own when the command failed: read the last.
+  read -r s r < <(tail -1 "$log")
   rm -f "$log"
   printf '| %s | %.2f | %.0f | %s |\n' "$label" "$s" "$((r / 1024))" "${out:0:40}"
 }
 
-duck() { # SQL over the store, printed as one value
-  python3 -c "
-import duckdb
-con = duckdb.connect()
-con.execute('SET threads TO $threads')
-print(con.execute(\"\"\"$1\"\"\").fetchone()[0])"
+duck() { # the Python that runs one DuckDB query over the store and prints its one value
+  printf 'import duckdb\ncon = duckdb.connect()\ncon.execute("SET threads TO %s")\nprint(con.execute("""%s""").fetchone()[0])\n' "$threads" "$1"
 }
 events="read_parquet('$store/events/*/*.parquet')"
 
@@ -49,13 +46,13 @@ re='ignore (all|your|previous).{0,40}instructions'
 measure "tracehound search -F '$lit' --count-by day" $bin search "$lit" -F --store "$store" --count-by day --threads "$threads"
 measure "rg -F -c '$lit' (raw JSONL, 1 thread)" rg -F -c -j1 "$lit" "$data"
 measure "rg -F -c '$lit' (raw JSONL, $threads threads)" rg -F -c -j"$threads" "$lit" "$data"
-measure "DuckDB contains() on content or args" duck "SELECT count(*) FROM $events WHERE contains(content, '$lit') OR contains(args, '$lit')"
+measure "DuckDB contains() on content or args" python3 -c "$(duck "SELECT count(*) FROM $events WHERE contains(content, '$lit') OR contains(args, '$lit')")"
 measure "tracehound search -i '$re' --count-by day" $bin search "$re" -i --store "$store" --count-by day --threads "$threads"
 measure "rg -i -c '$re' (raw JSONL, 1 thread)" rg -i -c -j1 "$re" "$data"
-measure "DuckDB regexp_matches (?i) on content or args" duck "SELECT count(*) FROM $events WHERE regexp_matches(content, '(?i)$re') OR regexp_matches(args, '(?i)$re')"
+measure "DuckDB regexp_matches (?i) on content or args" python3 -c "$(duck "SELECT count(*) FROM $events WHERE regexp_matches(content, '(?i)$re') OR regexp_matches(args, '(?i)$re')")"
 measure "tracehound search -i '$re' (events as JSONL)" $bin search "$re" -i --store "$store" --format jsonl --threads "$threads"
 measure "tracehound sql: tool calls per tool" $bin sql "SELECT tool_name, count(*) AS n FROM events WHERE kind = 'tool_call' GROUP BY tool_name ORDER BY n DESC" --store "$store" --threads "$threads"
-measure "DuckDB: tool calls per tool" duck "SELECT count(*) FROM (SELECT tool_name, count(*) AS n FROM $events WHERE kind = 'tool_call' GROUP BY tool_name)"
+measure "DuckDB: tool calls per tool" python3 -c "$(duck "SELECT count(*) FROM (SELECT tool_name, count(*) AS n FROM $events WHERE kind = 'tool_call' GROUP BY tool_name)")"
 measure "tracehound sql: hosts in tool arguments (UDF)" $bin sql "SELECT count(*) FROM (SELECT unnest(hosts(args)) AS h FROM events WHERE kind = 'tool_call')" --store "$store" --threads "$threads"
 measure "tracehound campaigns" $bin campaigns --store "$store" --threads "$threads"
 measure "tracehound stats" $bin stats --store "$store" --threads "$threads"

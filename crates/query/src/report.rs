@@ -84,19 +84,28 @@ fn in_window(ts: Option<i64>, since: Option<i64>, until: Option<i64>) -> bool {
 }
 
 /// Builds the report from a scan of the whole store (baselines need it), restricted to the window.
+///
+/// Takes the scan by value: on a large archive its findings are most of the memory, and the report
+/// keeps the window's without copying them.
 pub fn build_report(
     store_label: &str,
-    scan: &ScanResult,
+    scan: ScanResult,
     since: Option<i64>,
     until: Option<i64>,
 ) -> Report {
-    let findings: Vec<&Finding> = scan
+    let all_stats = scan.session_stats;
+    let owned: Vec<Finding> = scan
         .findings
-        .iter()
+        .into_iter()
         .filter(|f| in_window(f.ts, since, until))
         .collect();
-    let sessions: Vec<_> = scan
-        .session_stats
+    let payloads: Vec<_> = scan
+        .payloads
+        .into_iter()
+        .filter(|p| in_window(p.ts, since, until))
+        .collect();
+    let findings: Vec<&Finding> = owned.iter().collect();
+    let sessions: Vec<_> = all_stats
         .iter()
         .filter(|s| in_window(s.first_ts, since, until))
         .collect();
@@ -106,15 +115,13 @@ pub fn build_report(
             .entry(f.severity.as_str().to_string())
             .or_insert(0) += 1;
     }
-    let owned: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
 
     // Sessions first: acted-on injections, then severity, then number of findings.
     let mut per: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &findings {
         per.entry(f.session_id.as_str()).or_default().push(f);
     }
-    let stats_of: BTreeMap<&str, _> = scan
-        .session_stats
+    let stats_of: BTreeMap<&str, _> = all_stats
         .iter()
         .map(|s| (s.session_id.as_str(), s))
         .collect();
@@ -207,20 +214,7 @@ pub fn build_report(
         }
     }
 
-    let window_scan = ScanResult {
-        findings: owned.clone(),
-        session_stats: sessions.iter().map(|s| (*s).clone()).collect(),
-        payloads: scan
-            .payloads
-            .iter()
-            .filter(|p| in_window(p.ts, since, until))
-            .cloned()
-            .collect(),
-        ..scan.clone()
-    };
-    let (campaign_list, _) = campaigns(&window_scan, 2);
-    let stats = archive_stats(&window_scan);
-    let mut listed = owned.clone();
+    let mut listed: Vec<&Finding> = findings.clone();
     listed.sort_by(|a, b| {
         (std::cmp::Reverse(a.severity), &a.session_id, a.seq).cmp(&(
             std::cmp::Reverse(b.severity),
@@ -229,24 +223,45 @@ pub fn build_report(
         ))
     });
     let not_listed = listed.len().saturating_sub(MAX_LISTED) as u64;
-    listed.truncate(MAX_LISTED);
+    let listed: Vec<Finding> = listed.into_iter().take(MAX_LISTED).cloned().collect();
+    let thresholds: Vec<Finding> = findings
+        .iter()
+        .filter(|f| THRESHOLDS.contains(&f.detector.as_str()))
+        .take(200)
+        .map(|f| (*f).clone())
+        .collect();
+    let window_sessions: Vec<_> = sessions.iter().map(|s| (*s).clone()).collect();
+    let session_count = window_sessions.len() as u64;
+    let findings_total = owned.len() as u64;
+    let by_detector = findings_by_detector(&owned);
+    drop(findings);
+    let window_scan = ScanResult {
+        findings: owned,
+        sessions: session_count,
+        events: scan.events,
+        sessions_affected: 0,
+        counts: BTreeMap::new(),
+        first_ts: None,
+        last_ts: None,
+        input_bytes: scan.input_bytes,
+        elapsed: scan.elapsed,
+        session_stats: window_sessions,
+        payloads,
+    };
+    let (campaign_list, _) = campaigns(&window_scan, 2);
+    let stats = archive_stats(&window_scan);
     Report {
         store: store_label.to_string(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         since,
         until,
-        sessions: sessions.len() as u64,
+        sessions: session_count,
         events: scan.events,
-        findings_total: owned.len() as u64,
+        findings_total,
         by_severity,
-        by_detector: findings_by_detector(&owned),
+        by_detector,
         sessions_first: ranked,
-        thresholds: owned
-            .iter()
-            .filter(|f| THRESHOLDS.contains(&f.detector.as_str()))
-            .take(200)
-            .cloned()
-            .collect(),
+        thresholds,
         campaigns: campaign_list.into_iter().take(20).collect(),
         change_points: stats.change_points,
         bucket_seconds,

@@ -33,7 +33,7 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
         builder = builder.threads(n);
     }
     let scan = builder.build().run(&store)?;
-    let report = build_report(&args.store.display().to_string(), &scan, since, until);
+    let report = build_report(&args.store.display().to_string(), scan, since, until);
     let show = args.show_secrets;
     let red = |s: &str| redact(s, show);
     let body = match ext.as_str() {

@@ -217,3 +217,122 @@ pub fn findings_by_detector(findings: &[Finding]) -> Vec<(String, Severity, u64)
     }
     m.into_iter().map(|((s, d), n)| (d, s.0, n)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Finding, Severity};
+
+    fn session(
+        id: &str,
+        agent: &str,
+        model: &str,
+        t: i64,
+        calls: usize,
+        errors: usize,
+    ) -> SessionStats {
+        SessionStats {
+            session_id: id.into(),
+            agent_id: Some(agent.into()),
+            model: Some(model.into()),
+            first_ts: Some(t),
+            calls,
+            errors,
+            ..SessionStats::default()
+        }
+    }
+
+    fn finding(session: &str, severity: Severity) -> Finding {
+        Finding {
+            id: format!("f-{session}"),
+            detector: "tool_output_instructs_model".into(),
+            severity,
+            session_id: session.into(),
+            seq: 1,
+            ts: None,
+            source_file: String::new(),
+            source_line: None,
+            source_pointer: String::new(),
+            summary: String::new(),
+            score: None,
+            evidence: Vec::new(),
+            related: Vec::new(),
+            tool_name: Some("fetch".into()),
+            user_id: None,
+            agent_id: None,
+        }
+    }
+
+    fn scan(stats: Vec<SessionStats>, findings: Vec<Finding>) -> ScanResult {
+        ScanResult {
+            findings,
+            sessions: stats.len() as u64,
+            events: 0,
+            sessions_affected: 0,
+            counts: Default::default(),
+            first_ts: None,
+            last_ts: None,
+            input_bytes: 0,
+            elapsed: Default::default(),
+            session_stats: stats,
+            payloads: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_model_change_that_moves_the_flag_rate_is_reported() {
+        // Agent a: 6 sessions on m1 (1 flagged), then 6 on m2 (4 flagged). Agent b: one model only.
+        let mut stats = Vec::new();
+        let mut findings = Vec::new();
+        for i in 0..12 {
+            let id = format!("a{i:02}");
+            let model = if i < 6 { "m1" } else { "m2" };
+            stats.push(session(
+                &id,
+                "a",
+                model,
+                i * 1_000_000,
+                4,
+                usize::from(i >= 6),
+            ));
+            if i == 0 || i >= 8 {
+                findings.push(finding(&id, Severity::High));
+            }
+        }
+        stats.push(session("b0", "b", "m1", 0, 2, 0));
+        findings.push(finding("b0", Severity::Low));
+        let s = archive_stats(&scan(stats, findings));
+        assert_eq!(s.change_points.len(), 1);
+        let c = &s.change_points[0];
+        assert_eq!(
+            (c.agent.as_str(), c.from_model.as_str(), c.to_model.as_str()),
+            ("a", "m1", "m2")
+        );
+        assert_eq!((c.sessions_before, c.sessions_after), (6, 6));
+        assert!((c.flag_rate_before - 1.0 / 6.0).abs() < 1e-9);
+        assert!((c.flag_rate_after - 4.0 / 6.0).abs() < 1e-9);
+        assert_eq!(c.error_rate_after, Some(6.0 / 24.0));
+        assert!(c.moved);
+        assert_eq!(c.at, Some(6_000_000));
+
+        // Grouping: the low finding counts as a finding but does not flag its session.
+        let m1 = s.by_model.iter().find(|g| g.key == "m1").unwrap();
+        assert_eq!((m1.sessions, m1.findings, m1.flagged_sessions), (7, 2, 1));
+        let fetch = s.by_tool.iter().find(|g| g.key == "fetch").unwrap();
+        assert_eq!((fetch.findings, fetch.findings_high), (6, 5));
+    }
+
+    #[test]
+    fn too_few_sessions_do_not_make_a_move() {
+        let stats = vec![
+            session("x1", "a", "m1", 1, 1, 0),
+            session("x2", "a", "m2", 2, 1, 0),
+        ];
+        let s = archive_stats(&scan(stats, vec![finding("x2", Severity::High)]));
+        assert_eq!(s.change_points.len(), 1);
+        assert!(
+            !s.change_points[0].moved,
+            "one session a side is not evidence"
+        );
+    }
+}

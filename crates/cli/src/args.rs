@@ -104,6 +104,9 @@ pub(crate) enum Command {
 #[derive(Debug, Subcommand)]
 pub(crate) enum PolicyCommand {
     /// Print the default policy, every setting commented.
+    #[command(
+        after_help = "Example:\n  tracehound policy init > policy.toml && tracehound scan --store case-42 --policy policy.toml"
+    )]
     Init,
 }
 

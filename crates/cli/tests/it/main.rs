@@ -507,3 +507,28 @@ fn sub_agent_events_are_nested_under_the_task_call_that_spawned_them() {
     // The main agent's events are numbered first: the sub-agent continues the session after them.
     assert!(next["seq"].as_u64().unwrap() > entries[task]["seq"].as_u64().unwrap());
 }
+
+/// Every command's `--help` ends with a real example.
+#[test]
+fn every_command_has_an_example_in_its_help() {
+    let top = text(&tracehound(&["--help"]).stdout);
+    let commands: Vec<String> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() >= 15, "{commands:?}");
+    for c in &commands {
+        let args: Vec<&str> = if c == "policy" {
+            vec!["policy", "init", "--help"]
+        } else {
+            vec![c.as_str(), "--help"]
+        };
+        let help = text(&tracehound(&args).stdout);
+        assert!(help.contains("Example"), "`tracehound {c} --help` has no example:\n{help}");
+        assert!(help.contains("tracehound "), "{c}");
+    }
+}

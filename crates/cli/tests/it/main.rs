@@ -528,7 +528,10 @@ fn every_command_has_an_example_in_its_help() {
             vec![c.as_str(), "--help"]
         };
         let help = text(&tracehound(&args).stdout);
-        assert!(help.contains("Example"), "`tracehound {c} --help` has no example:\n{help}");
+        assert!(
+            help.contains("Example"),
+            "`tracehound {c} --help` has no example:\n{help}"
+        );
         assert!(help.contains("tracehound "), "{c}");
     }
 }

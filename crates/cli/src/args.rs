@@ -96,6 +96,17 @@ pub(crate) enum Command {
         after_help = "Example:\n  tracehound report --store case-42 --since 2026-11-20T00:00:00Z --until 2026-11-21T00:00:00Z --output nightly.html --fail-on high"
     )]
     Report(ReportArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  tracehound completions bash > ~/.local/share/bash-completion/completions/tracehound\n  tracehound completions zsh > ~/.zfunc/_tracehound\n  tracehound completions fish > ~/.config/fish/completions/tracehound.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), generated from these same definitions.
+    #[command(after_help = "Example:\n  tracehound man > tracehound.1 && man ./tracehound.1")]
+    Man,
     /// Scan policies: `tracehound policy init > policy.toml` writes the commented default.
     #[command(subcommand)]
     Policy(PolicyCommand),

@@ -86,5 +86,16 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::EvalCase(args) => eval_case::run(args),
         Command::Postmortem(args) => postmortem::run(args),
         Command::Policy(cmd) => policy::run(cmd),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "tracehound", &mut std::io::stdout());
+            Ok(ExitStatus::Clean)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(ExitStatus::Clean)
+        }
     }
 }

@@ -535,3 +535,29 @@ fn every_command_has_an_example_in_its_help() {
         assert!(help.contains("tracehound "), "{c}");
     }
 }
+
+/// Completions for each shell name every command, and the bash script parses; the man page is roff
+/// with every command in it.
+#[test]
+fn completions_and_man_page_cover_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = tracehound(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0));
+        let script = text(&out.stdout);
+        for c in ["ingest", "search", "preserve", "report", "eval-case"] {
+            assert!(script.contains(c), "{shell} completions lack {c}");
+        }
+        if shell == "bash" {
+            let dir = tempfile::tempdir().unwrap();
+            let f = dir.path().join("tracehound.bash");
+            std::fs::write(&f, &script).unwrap();
+            let check = Command::new("bash").arg("-n").arg(&f).output().unwrap();
+            assert!(check.status.success(), "{}", text(&check.stderr));
+        }
+    }
+    let man = text(&tracehound(&["man"]).stdout);
+    assert!(man.contains(".TH tracehound 1"), "{man}");
+    for c in ["timeline", "contain", "postmortem", "campaigns"] {
+        assert!(man.contains(c), "man page lacks {c}");
+    }
+}

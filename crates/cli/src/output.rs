@@ -26,6 +26,15 @@ pub(crate) fn csv_cell(s: &str) -> String {
     format!("\"{}\"", guarded.replace('"', "\"\""))
 }
 
+/// One CSV record: every cell through [`csv_cell`], comma-separated.
+pub(crate) fn csv_row(cells: &[String]) -> String {
+    cells
+        .iter()
+        .map(|c| csv_cell(c))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Log text with credentials redacted, unless the user asked to see them.
 pub(crate) fn redact(text: &str, show_secrets: bool) -> String {
     tracehound_query::redact_secrets(text, show_secrets)

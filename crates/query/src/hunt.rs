@@ -22,6 +22,8 @@ const BANDS: usize = 16;
 const ROWS: usize = HASHES / BANDS;
 /// Estimated Jaccard similarity at or above which two payloads are one campaign.
 pub const CAMPAIGN_SIMILARITY: f64 = 0.5;
+/// The longest seed passage `similar` looks for.
+const SEED_BYTES: usize = 64 << 10;
 /// Share of a payload's shingles an output must contain to count as carrying it.
 pub const SIMILAR_CONTAINMENT: f64 = 0.5;
 
@@ -299,18 +301,8 @@ pub fn similar(
         )));
     };
     let analysis = crate::Analysis::new(&session, policy);
-    let passage = |j: usize| -> String {
-        let e = &session.events[j];
-        let text = e.text();
-        match analysis.regions[j].as_slice() {
-            [] => text.to_string(),
-            r => crate::finding::bounded(
-                text,
-                crate::finding::word_start(text, r.iter().map(|x| x.start).min().unwrap_or(0)),
-                r.iter().map(|x| x.end).max().unwrap_or(text.len()),
-            ),
-        }
-    };
+    // The seed's passage, bounded: containment is measured against every tool output of the archive.
+    let passage = |j: usize| analysis.passage(j, SEED_BYTES).to_string();
     let seed = &session.events[i];
     let (payload, values) = match seed.kind.as_str() {
         "tool_call" => {

@@ -288,10 +288,7 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-fn ts(t: Option<i64>) -> String {
-    t.map(|t| crate::format_utc(t)[..19].to_string())
-        .unwrap_or_else(|| "-".into())
-}
+use crate::time::format_utc_seconds as ts;
 
 /// A bar chart as inline SVG: one bar per bucket, the value's share of the largest.
 fn svg_bars(title: &str, values: &[(i64, f64)], unit: &str) -> String {

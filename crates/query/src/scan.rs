@@ -100,14 +100,6 @@ fn payloads_of(analysis: &Analysis<'_>, findings: &[Finding], out: &mut Vec<Payl
         if !analysis.is_injected(i) {
             continue;
         }
-        let text = e.text();
-        let (start, end) = match analysis.regions[i].as_slice() {
-            [] => (0, text.len()),
-            r => (
-                r.iter().map(|x| x.start).min().unwrap_or(0),
-                r.iter().map(|x| x.end).max().unwrap_or(text.len()),
-            ),
-        };
         out.push(Payload {
             session_id: session.id.clone(),
             seq: e.seq,
@@ -115,10 +107,7 @@ fn payloads_of(analysis: &Analysis<'_>, findings: &[Finding], out: &mut Vec<Payl
             tool_name: e.tool_name.clone(),
             agent_id: e.agent_id.clone(),
             user_id: e.user_id.clone().or_else(|| user.clone()),
-            text: {
-                let start = crate::finding::word_start(text, start);
-                crate::finding::bounded(text, start, end.min(start + PAYLOAD_BYTES))
-            },
+            text: analysis.passage(i, PAYLOAD_BYTES).to_string(),
             acted_on: acted.contains(&e.seq),
         });
     }

@@ -13,6 +13,14 @@ pub fn format_utc(micros: i64) -> String {
     )
 }
 
+/// `YYYY-MM-DD HH:MM:SS` (UTC), or `-` for an unknown time: what reports show.
+pub(crate) fn format_utc_seconds(micros: Option<i64>) -> String {
+    match micros {
+        Some(us) => format_utc(us)[..19].to_string(),
+        None => "-".into(),
+    }
+}
+
 /// `YYYY-MM-DD` (UTC) of microseconds since the epoch: the day a count falls on.
 pub fn day_utc(micros: i64) -> String {
     civil(micros).0

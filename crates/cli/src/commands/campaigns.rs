@@ -6,7 +6,7 @@ use tracehound_query::{ScanBuilder, Store};
 use super::ExitStatus;
 use crate::args::{CampaignsArgs, ListFormat};
 use crate::commands::timeline::redact_json;
-use crate::output::{csv_cell, fmt_ts, one_line, terminal_safe};
+use crate::output::{csv_row, fmt_ts, one_line, terminal_safe};
 
 pub(crate) fn run(args: CampaignsArgs) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store)
@@ -48,15 +48,7 @@ pub(crate) fn run(args: CampaignsArgs) -> anyhow::Result<ExitStatus> {
                     crate::output::redact(&c.planted_values.join(" "), show),
                     crate::output::redact(&c.excerpt, show),
                 ];
-                writeln!(
-                    out,
-                    "{}",
-                    cells
-                        .iter()
-                        .map(|c| csv_cell(c))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )?;
+                writeln!(out, "{}", csv_row(&cells))?;
             }
         }
         ListFormat::Table => {

@@ -6,7 +6,7 @@ use tracehound_query::{ScanBuilder, Severity, Store};
 use super::ExitStatus;
 use crate::args::{ListFormat, ScanArgs};
 use crate::commands::timeline::redact_json;
-use crate::output::{csv_cell, fmt_ts, one_line, terminal_safe};
+use crate::output::{csv_row, fmt_ts, one_line, terminal_safe};
 
 pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store)
@@ -77,8 +77,7 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
                     f.source_line.map(|l| l.to_string()).unwrap_or_default(),
                     f.source_pointer.clone(),
                 ];
-                let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-                writeln!(sink, "{}", line.join(","))?;
+                writeln!(sink, "{}", csv_row(&cells))?;
             }
         }
         ListFormat::Table => {

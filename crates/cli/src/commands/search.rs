@@ -6,7 +6,7 @@ use tracehound_query::{CountBy, SearchBuilder, Store};
 use super::ExitStatus;
 use crate::args::{ListFormat, SearchArgs};
 use crate::commands::timeline::redact_json;
-use crate::output::{csv_cell, fmt_ts, one_line, terminal_safe};
+use crate::output::{csv_cell, csv_row, fmt_ts, one_line, terminal_safe};
 
 pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store)
@@ -91,8 +91,7 @@ pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {
                         h.source_line.map(|l| l.to_string()).unwrap_or_default(),
                         h.source_pointer.clone(),
                     ];
-                    let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-                    writeln!(out, "{}", line.join(","))?;
+                    writeln!(out, "{}", csv_row(&cells))?;
                 }
             }
             ListFormat::Table => {

@@ -6,7 +6,7 @@ use tracehound_query::{ScanBuilder, Store};
 use super::ExitStatus;
 use crate::args::{ListFormat, SimilarArgs};
 use crate::commands::timeline::redact_json;
-use crate::output::{csv_cell, fmt_ts, one_line, terminal_safe};
+use crate::output::{csv_row, fmt_ts, one_line, terminal_safe};
 
 pub(crate) fn run(args: SimilarArgs) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store)
@@ -77,15 +77,7 @@ pub(crate) fn run(args: SimilarArgs) -> anyhow::Result<ExitStatus> {
                         if o.exact { " exact" } else { "" }
                     ),
                 ];
-                writeln!(
-                    out,
-                    "{}",
-                    cells
-                        .iter()
-                        .map(|c| csv_cell(c))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )?;
+                writeln!(out, "{}", csv_row(&cells))?;
             }
             for c in &result.calls {
                 let cells = [
@@ -98,15 +90,7 @@ pub(crate) fn run(args: SimilarArgs) -> anyhow::Result<ExitStatus> {
                     c.user_id.clone().unwrap_or_default(),
                     crate::output::redact(&c.value, show),
                 ];
-                writeln!(
-                    out,
-                    "{}",
-                    cells
-                        .iter()
-                        .map(|c| csv_cell(c))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )?;
+                writeln!(out, "{}", csv_row(&cells))?;
             }
         }
         ListFormat::Table => {

@@ -1,25 +1,19 @@
 use std::io::Write;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use tracehound_query::{timeline, Around, Store};
 
 use super::ExitStatus;
 use crate::args::{ListFormat, TimelineArgs};
-use crate::output::{csv_cell, fmt_ts, one_line, parse_time, redact, terminal_safe};
+use crate::output::{csv_row, fmt_ts, one_line, parse_time, redact, terminal_safe};
 
 pub(crate) fn run(args: TimelineArgs) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store)
         .with_context(|| format!("cannot open store `{}`", args.store.display()))?;
     let policy = super::policy::load(args.policy.as_deref())?;
-    let session = store.session(&args.session)?;
-    if session.events.is_empty() {
-        bail!(
-            "no session `{}` in `{}`; `tracehound scan --store {}` lists sessions with findings",
-            args.session,
-            args.store.display(),
-            args.store.display()
-        );
-    }
+    let session = super::sessions(&store, &args.store, std::slice::from_ref(&args.session))?
+        .pop()
+        .expect("one session");
     let around = match args.around.as_deref() {
         None => Around::All,
         Some(a) => match a.parse::<u32>() {
@@ -63,8 +57,7 @@ pub(crate) fn run(args: TimelineArgs) -> anyhow::Result<ExitStatus> {
                     ev.source_line.map(|l| l.to_string()).unwrap_or_default(),
                     ev.source_pointer.clone(),
                 ];
-                let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-                writeln!(out, "{}", line.join(","))?;
+                writeln!(out, "{}", csv_row(&cells))?;
             }
         }
         ListFormat::Table => {

@@ -85,6 +85,29 @@ impl<'a> Analysis<'a> {
             .is_some_and(|s| s.score >= self.policy.instruction_threshold)
     }
 
+    /// The attacker-written passage of event `i`: from the start of the word its first injected region
+    /// begins in to the end of its last, or the whole text when it has none; at most `max` bytes, cut at
+    /// a character boundary. What campaigns cluster and `similar` looks for.
+    pub fn passage(&self, i: usize, max: usize) -> &'a str {
+        let text = self.session.events[i].text();
+        let (start, end) = match self.regions[i].as_slice() {
+            [] => (0, text.len()),
+            r => (
+                crate::finding::word_start(text, r.iter().map(|x| x.start).min().unwrap_or(0)),
+                r.iter()
+                    .map(|x| x.end)
+                    .max()
+                    .unwrap_or(text.len())
+                    .min(text.len()),
+            ),
+        };
+        let mut end = end.min(start + max);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        &text[start..end]
+    }
+
     pub fn index_of_seq(&self, seq: u32) -> Option<usize> {
         self.session
             .events

@@ -117,16 +117,16 @@ pub fn contain(
     let mut tools: BTreeMap<String, ToolAcc> = BTreeMap::new();
     let mut hosts: BTreeMap<String, HostAction> = BTreeMap::new();
     let mut agents: BTreeMap<String, AgentAcc> = BTreeMap::new();
-    // Events other findings point at, loaded once per session.
-    let mut loaded: BTreeMap<String, crate::Session> = BTreeMap::new();
-    let mut session = |id: &str| -> Result<crate::Session, QueryError> {
-        if let Some(s) = loaded.get(id) {
-            return Ok(s.clone());
+    // The sessions whose events a line needs (a secret's fingerprint, the tool behind an injection),
+    // each read once, before the loop borrows them.
+    let mut loaded: BTreeMap<&str, crate::Session> = BTreeMap::new();
+    for f in findings {
+        if matches!(f.detector.as_str(), "secret_exposed" | ACTED_ON)
+            && !loaded.contains_key(f.session_id.as_str())
+        {
+            loaded.insert(&f.session_id, store.session(&f.session_id)?);
         }
-        let s = store.session(id)?;
-        loaded.insert(id.to_string(), s.clone());
-        Ok(s)
-    };
+    }
     let mut add_tool =
         |tool: &str, rank: u8, action: &'static str, reason: String, e: EvidenceRef| {
             let t = tools.entry(tool.to_string()).or_default();
@@ -148,7 +148,7 @@ pub fn contain(
         let e = evidence_ref(store_label, f);
         match f.detector.as_str() {
             "secret_exposed" => {
-                let s = session(&f.session_id)?;
+                let s = &loaded[f.session_id.as_str()];
                 let Ok(i) = s.events.binary_search_by_key(&f.seq, |x| x.seq) else {
                     continue;
                 };
@@ -204,7 +204,7 @@ pub fn contain(
                         e.clone(),
                     );
                 }
-                let s = session(&f.session_id)?;
+                let s = &loaded[f.session_id.as_str()];
                 for seq in &f.related {
                     if let Some(src) = s
                         .events

@@ -402,13 +402,7 @@ fn remediation(
     out
 }
 
-/// Microseconds since the epoch as `YYYY-MM-DD HH:MM:SS` UTC, `-` when unknown.
-fn fmt_ts(micros: Option<i64>) -> String {
-    match micros {
-        Some(us) => crate::format_utc(us)[..19].to_string(),
-        None => "-".into(),
-    }
-}
+use crate::time::format_utc_seconds as fmt_ts;
 
 impl Postmortem {
     /// The draft as Markdown. Log content is escaped and, unless `show_secrets`, redacted.

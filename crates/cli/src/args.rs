@@ -6,8 +6,34 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "tracehound", version, about, long_about = None)]
 pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// Options every command takes, before or after its name.
+#[derive(Debug, clap::Args)]
+pub(crate) struct GlobalArgs {
+    /// Worker threads (default: all cores). Output is the same whatever the count.
+    #[arg(long, global = true, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..4097))]
+    pub(crate) threads: Option<usize>,
+    /// Color our own labels (severities, errors): auto colors a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+    /// Print nothing on stderr but errors: no summaries, no progress bar.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// More on stderr: threads, timings, each input read.
+    #[arg(long, short, global = true)]
+    pub(crate) verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +122,12 @@ pub(crate) enum Command {
         after_help = "Example:\n  tracehound report --store case-42 --since 2026-11-20T00:00:00Z --until 2026-11-21T00:00:00Z --output nightly.html --fail-on high"
     )]
     Report(ReportArgs),
+    /// Events out of the store for other tools: Timesketch JSONL, one stored event per JSON line, or
+    /// CSV; all of them, some sessions', or a time window's.
+    #[command(
+        after_help = "Examples:\n  tracehound export --store case-42 --format timesketch --output case-42.timesketch.jsonl\n  tracehound export --store case-42 --format csv --session fin-0001 > fin-0001.csv\n  tracehound export --store case-42 --format jsonl --since 24h"
+    )]
+    Export(ExportArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  tracehound completions bash > ~/.local/share/bash-completion/completions/tracehound\n  tracehound completions zsh > ~/.zfunc/_tracehound\n  tracehound completions fish > ~/.config/fish/completions/tracehound.fish"
@@ -163,8 +195,6 @@ pub(crate) struct ScanArgs {
     /// JSONL or CSV format is then ignored).
     #[arg(long)]
     pub(crate) output: Option<PathBuf>,
-    #[arg(long)]
-    pub(crate) threads: Option<usize>,
     /// Show credentials found in log content instead of redacting them.
     #[arg(long)]
     pub(crate) show_secrets: bool,
@@ -247,8 +277,6 @@ pub(crate) struct SearchArgs {
     pub(crate) count_by: Option<String>,
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
-    #[arg(long)]
-    pub(crate) threads: Option<usize>,
     /// Show credentials found in log content instead of redacting them.
     #[arg(long)]
     pub(crate) show_secrets: bool,
@@ -265,8 +293,6 @@ pub(crate) struct SqlArgs {
     pub(crate) policy: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
-    #[arg(long)]
-    pub(crate) threads: Option<usize>,
     /// Show credentials found in log content instead of redacting them.
     #[arg(long)]
     pub(crate) show_secrets: bool,
@@ -306,8 +332,6 @@ pub(crate) struct CampaignsArgs {
     pub(crate) policy: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
-    #[arg(long)]
-    pub(crate) threads: Option<usize>,
     /// Show credentials found in log content instead of redacting them.
     #[arg(long)]
     pub(crate) show_secrets: bool,
@@ -324,8 +348,6 @@ pub(crate) struct StatsArgs {
     pub(crate) policy: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) format: OutputFormat,
-    #[arg(long)]
-    pub(crate) threads: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -346,8 +368,6 @@ pub(crate) struct ReportArgs {
     /// Exit with code 1 when a finding in the window is at or above this severity.
     #[arg(long, value_parser = ["info", "low", "medium", "high", "critical"])]
     pub(crate) fail_on: Option<String>,
-    #[arg(long)]
-    pub(crate) threads: Option<usize>,
     /// Show credentials found in log content instead of redacting them.
     #[arg(long)]
     pub(crate) show_secrets: bool,
@@ -420,6 +440,39 @@ pub(crate) struct PostmortemArgs {
     pub(crate) show_secrets: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExportArgs {
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub(crate) format: ExportFormat,
+    /// Only these sessions (repeat, or several after one flag); default: every session.
+    #[arg(long, num_args = 1..)]
+    pub(crate) session: Vec<String>,
+    /// Only events at or after this time (RFC 3339, or relative: 24h, 7d).
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// Only events at or before this time (RFC 3339, or relative: 24h, 7d).
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+    /// Write here instead of stdout.
+    #[arg(long)]
+    pub(crate) output: Option<PathBuf>,
+    /// Keep credentials found in log content instead of redacting them.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// Timesketch JSONL: message, datetime, timestamp, timestamp_desc, the rest as attributes.
+    Timesketch,
+    /// One stored event per line, every column.
+    Jsonl,
+    /// Every column, formula-guarded.
+    Csv,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ReportFormat {
     Markdown,
@@ -445,9 +498,6 @@ pub(crate) struct IngestArgs {
     /// Force one input format instead of detecting it per file.
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(tracehound_ingest::format_names()))]
     pub(crate) format: Option<String>,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    pub(crate) threads: Option<usize>,
     /// Longest line parsed, in bytes; longer lines are rejected.
     #[arg(long, default_value_t = 64 << 20)]
     pub(crate) max_line: usize,
@@ -466,9 +516,6 @@ pub(crate) struct IngestArgs {
     /// zstd level of the other columns.
     #[arg(long, default_value_t = 3)]
     pub(crate) zstd_level: i32,
-    /// Print nothing but errors.
-    #[arg(long, short)]
-    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod output;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -10,15 +11,30 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    ui::init(&cli.global);
+    if let Some(n) = cli.global.threads {
+        // Commands with their own pools take the count directly; this covers the rest (timeline,
+        // similar, the evidence and response commands), which use rayon's global pool.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
     match commands::run(cli) {
         Ok(status) => status.into(),
         Err(err) => {
             if output::is_broken_pipe(&err) {
                 return commands::ExitStatus::Clean.into();
             }
-            eprintln!("error: {err}");
+            // Messages can quote log content (a session id, a file name): made terminal-safe too.
+            let safe = |s: String| {
+                s.lines()
+                    .map(output::terminal_safe)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            eprintln!("{} {}", ui::ui().error_prefix(), safe(err.to_string()));
             for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", safe(cause.to_string()));
             }
             commands::ExitStatus::Error.into()
         }

@@ -5,6 +5,7 @@
 
 mod detectors;
 mod events;
+mod export;
 mod finding;
 mod hunt;
 mod info;
@@ -25,6 +26,7 @@ pub use detectors::{
     SecretMatch, SessionStats,
 };
 pub use events::{EventRow, Session};
+pub use export::{export_events, timesketch_record, ExportSelection};
 pub use finding::{findings_batch, write_findings_parquet, Evidence, Finding, Severity};
 pub use hunt::{
     campaigns, payload_fingerprint, similar, Campaign, SameValueCall, Similar, SimilarOutput,
@@ -52,5 +54,5 @@ pub use stats::{
     CHANGE_MIN_SESSIONS, CHANGE_THRESHOLD,
 };
 pub use store::{QueryError, Store};
-pub use time::{day_utc, format_utc};
+pub use time::{day_utc, format_utc, rfc3339_utc};
 pub use timeline::{timeline, Around, Entry, Timeline};

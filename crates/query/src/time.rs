@@ -13,6 +13,19 @@ pub fn format_utc(micros: i64) -> String {
     )
 }
 
+/// RFC 3339 with microseconds and an explicit UTC offset (`2026-11-20T10:00:00.250000+00:00`): what
+/// Timesketch and other timeline tools parse without guessing.
+pub fn rfc3339_utc(micros: i64) -> String {
+    let (date, secs) = civil(micros);
+    format!(
+        "{date}T{:02}:{:02}:{:02}.{:06}+00:00",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        micros.rem_euclid(1_000_000)
+    )
+}
+
 /// `YYYY-MM-DD HH:MM:SS` (UTC), or `-` for an unknown time: what reports show.
 pub(crate) fn format_utc_seconds(micros: Option<i64>) -> String {
     match micros {
@@ -53,6 +66,11 @@ mod tests {
             "2025-11-20 09:00:10.250"
         );
         assert_eq!(super::day_utc(-1), "1969-12-31");
+        assert_eq!(
+            super::rfc3339_utc(1_763_629_210_250_000),
+            "2025-11-20T09:00:10.250000+00:00"
+        );
+        assert_eq!(super::rfc3339_utc(-1), "1969-12-31T23:59:59.999999+00:00");
         assert_eq!(
             super::format_utc(951_782_400_000_000),
             "2000-02-29 00:00:00.000"

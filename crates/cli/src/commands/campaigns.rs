@@ -13,7 +13,7 @@ pub(crate) fn run(args: CampaignsArgs) -> anyhow::Result<ExitStatus> {
         .with_context(|| format!("cannot open store `{}`", args.store.display()))?;
     let policy = super::policy::load(args.policy.as_deref())?;
     let mut builder = ScanBuilder::new().policy(policy);
-    if let Some(n) = args.threads {
+    if let Some(n) = crate::ui::ui().threads {
         builder = builder.threads(n);
     }
     let scan = builder.build().run(&store)?;
@@ -94,7 +94,7 @@ pub(crate) fn run(args: CampaignsArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     drop(out);
-    eprintln!(
+    crate::ui::status!(
         "{} campaign(s) of at least {} sessions from {} flagged payloads; {} payload(s) stand alone",
         campaigns.len(),
         args.min_sessions,

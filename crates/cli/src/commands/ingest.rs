@@ -10,8 +10,10 @@ use crate::args::IngestArgs;
 use crate::output::{human_bytes, terminal_safe};
 
 pub(crate) fn run(args: IngestArgs) -> anyhow::Result<ExitStatus> {
+    let ui = crate::ui::ui();
     let total: u64 = args.inputs.iter().map(|p| dir_size(p)).sum();
-    let bar = if std::io::stderr().is_terminal() && !args.quiet {
+    // A progress bar only where someone watches it: never into a pipe, a file or a CI log.
+    let bar = if std::io::stderr().is_terminal() && !ui.quiet {
         let bar = ProgressBar::new(total);
         bar.set_style(
             ProgressStyle::with_template(
@@ -33,7 +35,7 @@ pub(crate) fn run(args: IngestArgs) -> anyhow::Result<ExitStatus> {
         .memory_budget(args.memory_mb << 20)
         .zstd_levels(args.zstd_text_level, args.zstd_level)
         .command_line(std::env::args().collect());
-    if let Some(n) = args.threads {
+    if let Some(n) = crate::ui::ui().threads {
         builder = builder.threads(n);
     }
     if let Some(bar) = &bar {
@@ -47,7 +49,22 @@ pub(crate) fn run(args: IngestArgs) -> anyhow::Result<ExitStatus> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if args.quiet {
+    for i in &summary.inputs {
+        crate::ui::verbose!(
+            "read {} ({}{}): {} records, {} events, {} rejects, {} blank lines",
+            terminal_safe(&i.path),
+            i.format.as_deref().unwrap_or("unknown"),
+            i.compression
+                .as_deref()
+                .map(|c| format!(", {c}"))
+                .unwrap_or_default(),
+            i.records,
+            i.events,
+            i.rejects,
+            i.blank_lines
+        );
+    }
+    if ui.quiet {
         return Ok(ExitStatus::Clean);
     }
     let mut out = std::io::stdout().lock();

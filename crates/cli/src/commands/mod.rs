@@ -1,6 +1,7 @@
 mod campaigns;
 mod contain;
 mod eval_case;
+mod export;
 mod info;
 mod ingest;
 mod policy;
@@ -85,6 +86,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Contain(args) => contain::run(args),
         Command::EvalCase(args) => eval_case::run(args),
         Command::Postmortem(args) => postmortem::run(args),
+        Command::Export(args) => export::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -24,7 +24,7 @@ pub(crate) fn run(args: PostmortemArgs) -> anyhow::Result<ExitStatus> {
     }
     out.flush()?;
     if let Some(p) = &args.output {
-        eprintln!(
+        crate::ui::status!(
             "wrote {}",
             crate::output::terminal_safe(&p.display().to_string())
         );

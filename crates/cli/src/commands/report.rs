@@ -29,7 +29,7 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     );
     let policy = super::policy::load(args.policy.as_deref())?;
     let mut builder = ScanBuilder::new().policy(policy);
-    if let Some(n) = args.threads {
+    if let Some(n) = crate::ui::ui().threads {
         builder = builder.threads(n);
     }
     let scan = builder.build().run(&store)?;
@@ -49,7 +49,7 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     let mut file = std::fs::File::create(&args.output)
         .with_context(|| format!("cannot create `{}`", args.output.display()))?;
     file.write_all(body.as_bytes())?;
-    eprintln!(
+    crate::ui::status!(
         "wrote {}: {} findings in {} sessions, {} to rank first, {} campaign(s)",
         terminal_safe(&args.output.display().to_string()),
         report.findings_total,

@@ -15,7 +15,7 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let mut builder = ScanBuilder::new()
         .policy(policy)
         .min_severity(args.min_severity.as_deref().and_then(Severity::parse));
-    if let Some(n) = args.threads {
+    if let Some(n) = crate::ui::ui().threads {
         builder = builder.threads(n);
     }
     let result = builder.build().run(&store)?;
@@ -81,11 +81,15 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
             }
         }
         ListFormat::Table => {
+            let stream = match args.output {
+                Some(_) => crate::ui::Stream::File,
+                None => crate::ui::Stream::Stdout,
+            };
             for f in &result.findings {
                 writeln!(
                     sink,
-                    "{:<8} {:<40} {} seq {}: {}",
-                    f.severity.as_str(),
+                    "{} {:<40} {} seq {}: {}",
+                    crate::ui::ui().severity(f.severity.as_str(), 8, stream),
                     f.detector,
                     terminal_safe(&f.session_id),
                     f.seq,
@@ -108,31 +112,33 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
 
 /// The summary on stderr, so stdout stays pure findings for pipes, and the exit status.
 fn finish(result: &tracehound_query::ScanResult, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
-    let mut err = std::io::stderr().lock();
-    let secs = result.elapsed.as_secs_f64();
-    writeln!(
-        err,
-        "scanned {} sessions, {} events in {:.2}s ({:.0} MB/s of original input)",
-        result.sessions,
-        result.events,
-        secs,
-        result.input_bytes as f64 / 1e6 / secs.max(1e-9)
-    )?;
-    writeln!(
-        err,
-        "{} findings in {} sessions, {} to {}",
-        result.findings.len(),
-        result.sessions_affected,
-        fmt_ts(result.first_ts),
-        fmt_ts(result.last_ts)
-    )?;
-    for (detector, by_sev) in &result.counts {
-        let parts: Vec<String> = by_sev
-            .iter()
-            .rev()
-            .map(|(s, n)| format!("{s} {n}"))
-            .collect();
-        writeln!(err, "  {detector:<40} {}", parts.join(", "))?;
+    if !crate::ui::ui().quiet {
+        let mut err = std::io::stderr().lock();
+        let secs = result.elapsed.as_secs_f64();
+        writeln!(
+            err,
+            "scanned {} sessions, {} events in {:.2}s ({:.0} MB/s of original input)",
+            result.sessions,
+            result.events,
+            secs,
+            result.input_bytes as f64 / 1e6 / secs.max(1e-9)
+        )?;
+        writeln!(
+            err,
+            "{} findings in {} sessions, {} to {}",
+            result.findings.len(),
+            result.sessions_affected,
+            fmt_ts(result.first_ts),
+            fmt_ts(result.last_ts)
+        )?;
+        for (detector, by_sev) in &result.counts {
+            let parts: Vec<String> = by_sev
+                .iter()
+                .rev()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect();
+            writeln!(err, "  {detector:<40} {}", parts.join(", "))?;
+        }
     }
     let fail_on = args.fail_on.as_deref().and_then(Severity::parse);
     Ok(match fail_on {

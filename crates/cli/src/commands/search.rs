@@ -27,7 +27,7 @@ pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {
             crate::output::time_arg(args.until.as_deref(), "--until")?,
         )
         .count_by(count_by)
-        .threads(args.threads)
+        .threads(crate::ui::ui().threads)
         .run(&store)?;
     let show = args.show_secrets;
     let mut out = std::io::stdout().lock();
@@ -114,7 +114,7 @@ pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {
     out.flush()?;
     drop(out);
     let secs = result.elapsed.as_secs_f64();
-    eprintln!(
+    crate::ui::status!(
         "{} of {} events matched; {:.1} MB of text searched in {:.2}s ({:.0} MB/s)",
         result.matched_events,
         result.scanned_events,

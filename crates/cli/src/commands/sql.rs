@@ -16,7 +16,7 @@ pub(crate) fn run(args: SqlArgs) -> anyhow::Result<ExitStatus> {
         .with_context(|| format!("cannot open store `{}`", args.store.display()))?;
     let opts = SqlOptions {
         policy: super::policy::load(args.policy.as_deref())?,
-        threads: args.threads,
+        threads: crate::ui::ui().threads,
     };
     let (schema, batches) = tracehound_sql::run_blocking(&store, &args.query, &opts)?;
     let show = args.show_secrets;
@@ -69,7 +69,7 @@ pub(crate) fn run(args: SqlArgs) -> anyhow::Result<ExitStatus> {
                 writeln!(out, "{}", line(r))?;
             }
             drop(out);
-            eprintln!(
+            crate::ui::status!(
                 "{} row{}",
                 rows.len(),
                 if rows.len() == 1 { "" } else { "s" }

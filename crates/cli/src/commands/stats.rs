@@ -12,7 +12,7 @@ pub(crate) fn run(args: StatsArgs) -> anyhow::Result<ExitStatus> {
         .with_context(|| format!("cannot open store `{}`", args.store.display()))?;
     let policy = super::policy::load(args.policy.as_deref())?;
     let mut builder = ScanBuilder::new().policy(policy);
-    if let Some(n) = args.threads {
+    if let Some(n) = crate::ui::ui().threads {
         builder = builder.threads(n);
     }
     let scan = builder.build().run(&store)?;

@@ -125,7 +125,11 @@ pub(crate) fn run(args: TimelineArgs) -> anyhow::Result<ExitStatus> {
                             out,
                             "{indent}         ! {} [{}] {}",
                             f.detector,
-                            f.severity.as_str(),
+                            crate::ui::ui().severity(
+                                f.severity.as_str(),
+                                0,
+                                crate::ui::Stream::Stdout
+                            ),
                             one_line(&f.summary, 140, show)
                         )?;
                     }

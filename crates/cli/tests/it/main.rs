@@ -2,6 +2,7 @@
 
 mod evidence;
 mod hunt;
+mod manners;
 mod report;
 mod respond;
 

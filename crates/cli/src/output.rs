@@ -1,29 +1,119 @@
 //! Output helpers. Log content is written by attackers: anything from a log that reaches a terminal
 //! goes through [`terminal_safe`].
 
-/// Replaces control characters (C0 except tab, DEL, C1, and the bidi/zero-width format characters that
-/// can hide or reorder text) so an escape sequence in a log cannot drive the reader's terminal.
+/// Replaces control characters (C0 except tab, DEL, C1), and the bidi, zero-width and tag characters
+/// that can hide or reorder text, so an escape sequence in a log cannot drive the reader's terminal.
 pub(crate) fn terminal_safe(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '\t' => c,
-            c if c.is_control() => '\u{FFFD}',
-            '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}' => '\u{FFFD}',
+            c if c.is_control() || tracehound_query::is_deceptive_char(c) => '\u{FFFD}',
             c => c,
         })
         .collect()
 }
 
-/// A CSV cell: quoted, and neutralised when a spreadsheet would read it as a formula.
+/// A CSV cell: quoted, neutralised when a spreadsheet would read it as a formula, and with control,
+/// bidi and invisible characters written as `<U+001B>` so that neither a terminal showing the file nor
+/// a spreadsheet obeys them (line breaks and tabs stay: quoted cells hold them).
 pub(crate) fn csv_cell(s: &str) -> String {
+    let mut shown = String::with_capacity(s.len());
+    for c in s.chars() {
+        if tracehound_query::is_deceptive_char(c) {
+            shown.push_str(&format!("<U+{:04X}>", c as u32));
+        } else {
+            shown.push(c);
+        }
+    }
+    let s = shown.as_str();
     let guarded = match s.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
         _ => s.to_string(),
     };
     format!("\"{}\"", guarded.replace('"', "\"\""))
+}
+
+/// JSON that keeps every string exact but never carries a raw control, bidi or invisible character:
+/// those are written as `\uXXXX` escapes (serde_json already escapes C0), so JSON printed to a
+/// terminal cannot drive it and a JSON parser reads back the original text.
+struct SafeStrings<F>(F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for SafeStrings<F> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if tracehound_query::is_deceptive_char(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{:04x}", u)?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// One JSON value on one line, through [`SafeStrings`].
+pub(crate) fn json_line<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    w: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    let mut ser =
+        serde_json::Serializer::with_formatter(w, SafeStrings(serde_json::ser::CompactFormatter));
+    value.serialize(&mut ser)
+}
+
+/// One JSON value, indented, through [`SafeStrings`].
+pub(crate) fn json_pretty<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    w: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(
+        w,
+        SafeStrings(serde_json::ser::PrettyFormatter::new()),
+    );
+    value.serialize(&mut ser)
 }
 
 /// One CSV record: every cell through [`csv_cell`], comma-separated.

@@ -14,6 +14,7 @@ mod policy;
 mod provenance;
 mod report;
 mod respond;
+mod safe;
 mod scan;
 mod search;
 mod stats;
@@ -47,6 +48,7 @@ pub use respond::{
     AgentAction, Containment, CredentialAction, EvalCase, EvalMessage, EvidenceRef, ForbiddenCall,
     HostAction, OffendingValue, Postmortem, RemediationItem, RootCause, ToolAction, Trigger,
 };
+pub use safe::is_deceptive_char;
 pub use scan::{session_findings, Payload, Scan, ScanBuilder, ScanResult};
 pub use search::{CountBy, SearchBuilder, SearchError, SearchHit, SearchResult, SEARCH_FIELDS};
 pub use stats::{

@@ -281,7 +281,8 @@ pub fn html_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
+            // Controls, and bidi or invisible characters that would reorder or hide text on the page.
+            c if crate::is_deceptive_char(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

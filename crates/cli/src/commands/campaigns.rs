@@ -23,12 +23,12 @@ pub(crate) fn run(args: CampaignsArgs) -> anyhow::Result<ExitStatus> {
     match args.format {
         ListFormat::Json => {
             let v = serde_json::json!({ "campaigns": campaigns, "payloads": scan.payloads.len(), "one_off_payloads": alone });
-            serde_json::to_writer_pretty(&mut out, &redact_json(v, show))?;
+            crate::output::json_pretty(&mut out, &redact_json(v, show))?;
             writeln!(out)?;
         }
         ListFormat::Jsonl => {
             for c in &campaigns {
-                serde_json::to_writer(&mut out, &redact_json(serde_json::to_value(c)?, show))?;
+                crate::output::json_line(&mut out, &redact_json(serde_json::to_value(c)?, show))?;
                 writeln!(out)?;
             }
         }

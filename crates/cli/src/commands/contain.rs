@@ -32,7 +32,7 @@ pub(crate) fn run(args: ContainArgs) -> anyhow::Result<ExitStatus> {
     match args.format {
         ReportFormat::Json => {
             let v = redact_json(serde_json::to_value(&checklist)?, args.show_secrets);
-            serde_json::to_writer_pretty(&mut out, &v)?;
+            crate::output::json_pretty(&mut out, &v)?;
             writeln!(out)?;
         }
         ReportFormat::Markdown => {

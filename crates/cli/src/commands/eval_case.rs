@@ -19,7 +19,7 @@ pub(crate) fn run(args: EvalCaseArgs) -> anyhow::Result<ExitStatus> {
     match args.format {
         EvalFormat::Jsonl => {
             let v = redact_json(serde_json::to_value(&case)?, args.show_secrets);
-            serde_json::to_writer(&mut out, &v)?;
+            crate::output::json_line(&mut out, &v)?;
             writeln!(out)?;
         }
         EvalFormat::Promptfoo => {
@@ -30,7 +30,7 @@ pub(crate) fn run(args: EvalCaseArgs) -> anyhow::Result<ExitStatus> {
             } else {
                 redact_json(case.to_promptfoo(), false)
             };
-            serde_json::to_writer_pretty(&mut out, &serde_json::Value::Array(vec![test]))?;
+            crate::output::json_pretty(&mut out, &serde_json::Value::Array(vec![test]))?;
             writeln!(out)?;
         }
     }

@@ -29,7 +29,7 @@ pub(crate) fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
         match args.format {
             ExportFormat::Timesketch => match timesketch_record(e, show) {
                 Some(v) => {
-                    serde_json::to_writer(&mut out, &v)?;
+                    crate::output::json_line(&mut out, &v)?;
                     writeln!(out)?;
                 }
                 None => untimed += 1,
@@ -40,7 +40,7 @@ pub(crate) fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
                     // Keep the microseconds and add the readable form beside them.
                     v["datetime"] = tracehound_query::rfc3339_utc(ts).into();
                 }
-                serde_json::to_writer(&mut out, &v)?;
+                crate::output::json_line(&mut out, &v)?;
                 writeln!(out)?;
             }
             ExportFormat::Csv => {

@@ -12,7 +12,7 @@ pub(crate) fn run(args: InfoArgs) -> anyhow::Result<ExitStatus> {
     let info = tracehound_query::info(&store)?;
     let mut out = std::io::stdout().lock();
     if args.format == OutputFormat::Json {
-        serde_json::to_writer_pretty(&mut out, &info)?;
+        crate::output::json_pretty(&mut out, &info)?;
         writeln!(out)?;
         return Ok(ExitStatus::Clean);
     }

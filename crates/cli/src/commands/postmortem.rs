@@ -17,7 +17,7 @@ pub(crate) fn run(args: PostmortemArgs) -> anyhow::Result<ExitStatus> {
     match args.format {
         ReportFormat::Json => {
             let v = redact_json(serde_json::to_value(&pm)?, args.show_secrets);
-            serde_json::to_writer_pretty(&mut out, &v)?;
+            crate::output::json_pretty(&mut out, &v)?;
             writeln!(out)?;
         }
         ReportFormat::Markdown => out.write_all(pm.to_markdown(args.show_secrets).as_bytes())?,

@@ -31,7 +31,7 @@ pub(crate) fn run(args: PreserveArgs) -> anyhow::Result<ExitStatus> {
     let mut out = std::io::stdout().lock();
     if args.format == OutputFormat::Json {
         let v = serde_json::json!({ "archive": args.to, "seal": seal, "manifest": manifest });
-        serde_json::to_writer_pretty(&mut out, &v)?;
+        crate::output::json_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
         let to = terminal_safe(&args.to.display().to_string());

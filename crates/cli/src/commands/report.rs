@@ -39,10 +39,13 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     let body = match ext.as_str() {
         "md" => report.to_markdown(&red),
         "json" => {
-            let mut s =
-                serde_json::to_string_pretty(&redact_json(serde_json::to_value(&report)?, show))?;
-            s.push('\n');
-            s
+            let mut buf = Vec::new();
+            crate::output::json_pretty(
+                &mut buf,
+                &redact_json(serde_json::to_value(&report)?, show),
+            )?;
+            buf.push(b'\n');
+            String::from_utf8(buf)?
         }
         _ => report.to_html(&red),
     };

@@ -49,12 +49,12 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     match args.format {
         ListFormat::Jsonl => {
             for f in &result.findings {
-                serde_json::to_writer(&mut sink, &redact_json(serde_json::to_value(f)?, show))?;
+                crate::output::json_line(&mut sink, &redact_json(serde_json::to_value(f)?, show))?;
                 writeln!(sink)?;
             }
         }
         ListFormat::Json => {
-            serde_json::to_writer_pretty(
+            crate::output::json_pretty(
                 &mut sink,
                 &redact_json(serde_json::to_value(&result)?, show),
             )?;
@@ -98,8 +98,10 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
                 writeln!(
                     sink,
                     "         open: tracehound timeline {} --store {} --around {}",
-                    terminal_safe(&f.session_id),
-                    terminal_safe(&args.store.display().to_string()),
+                    terminal_safe(&tracehound_query::shell_quote(&f.session_id)),
+                    terminal_safe(&tracehound_query::shell_quote(
+                        &args.store.display().to_string()
+                    )),
                     f.seq
                 )?;
             }

@@ -34,7 +34,7 @@ pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {
     if count_by.is_some() {
         match args.format {
             ListFormat::Json => {
-                serde_json::to_writer_pretty(
+                crate::output::json_pretty(
                     &mut out,
                     &redact_json(serde_json::to_value(&result.counts)?, show),
                 )?;
@@ -43,7 +43,7 @@ pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {
             ListFormat::Jsonl => {
                 for (k, n) in &result.counts {
                     let v = serde_json::json!({ "key": k, "events": n });
-                    serde_json::to_writer(&mut out, &redact_json(v, show))?;
+                    crate::output::json_line(&mut out, &redact_json(v, show))?;
                     writeln!(out)?;
                 }
             }
@@ -62,7 +62,7 @@ pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {
     } else {
         match args.format {
             ListFormat::Json => {
-                serde_json::to_writer_pretty(
+                crate::output::json_pretty(
                     &mut out,
                     &redact_json(serde_json::to_value(&result)?, show),
                 )?;
@@ -70,7 +70,10 @@ pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {
             }
             ListFormat::Jsonl => {
                 for h in &result.hits {
-                    serde_json::to_writer(&mut out, &redact_json(serde_json::to_value(h)?, show))?;
+                    crate::output::json_line(
+                        &mut out,
+                        &redact_json(serde_json::to_value(h)?, show),
+                    )?;
                     writeln!(out)?;
                 }
             }

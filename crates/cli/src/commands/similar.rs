@@ -37,7 +37,7 @@ pub(crate) fn run(args: SimilarArgs) -> anyhow::Result<ExitStatus> {
     let mut out = std::io::stdout().lock();
     match args.format {
         ListFormat::Json => {
-            serde_json::to_writer_pretty(
+            crate::output::json_pretty(
                 &mut out,
                 &redact_json(serde_json::to_value(&result)?, show),
             )?;
@@ -47,13 +47,13 @@ pub(crate) fn run(args: SimilarArgs) -> anyhow::Result<ExitStatus> {
             for o in &result.outputs {
                 let mut v = serde_json::to_value(o)?;
                 v["match"] = "payload".into();
-                serde_json::to_writer(&mut out, &redact_json(v, show))?;
+                crate::output::json_line(&mut out, &redact_json(v, show))?;
                 writeln!(out)?;
             }
             for c in &result.calls {
                 let mut v = serde_json::to_value(c)?;
                 v["match"] = "value".into();
-                serde_json::to_writer(&mut out, &redact_json(v, show))?;
+                crate::output::json_line(&mut out, &redact_json(v, show))?;
                 writeln!(out)?;
             }
         }

@@ -109,11 +109,11 @@ pub(crate) fn run(args: SqlArgs) -> anyhow::Result<ExitStatus> {
                 })
                 .collect();
             if args.format == ListFormat::Json {
-                serde_json::to_writer_pretty(&mut out, &objects)?;
+                crate::output::json_pretty(&mut out, &objects)?;
                 writeln!(out)?;
             } else {
                 for o in &objects {
-                    serde_json::to_writer(&mut out, o)?;
+                    crate::output::json_line(&mut out, o)?;
                     writeln!(out)?;
                 }
             }

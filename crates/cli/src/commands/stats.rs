@@ -19,7 +19,7 @@ pub(crate) fn run(args: StatsArgs) -> anyhow::Result<ExitStatus> {
     let stats = archive_stats(&scan);
     let mut out = std::io::stdout().lock();
     if args.format == OutputFormat::Json {
-        serde_json::to_writer_pretty(&mut out, &stats)?;
+        crate::output::json_pretty(&mut out, &stats)?;
         writeln!(out)?;
         return Ok(ExitStatus::Clean);
     }

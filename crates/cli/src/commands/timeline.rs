@@ -29,12 +29,12 @@ pub(crate) fn run(args: TimelineArgs) -> anyhow::Result<ExitStatus> {
     match args.format {
         ListFormat::Json => {
             let v = redact_json(serde_json::to_value(&tl)?, show);
-            serde_json::to_writer_pretty(&mut out, &v)?;
+            crate::output::json_pretty(&mut out, &v)?;
             writeln!(out)?;
         }
         ListFormat::Jsonl => {
             for e in &tl.entries {
-                serde_json::to_writer(&mut out, &redact_json(serde_json::to_value(e)?, show))?;
+                crate::output::json_line(&mut out, &redact_json(serde_json::to_value(e)?, show))?;
                 writeln!(out)?;
             }
         }

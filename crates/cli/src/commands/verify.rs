@@ -19,7 +19,7 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitStatus> {
     };
     let mut out = std::io::stdout().lock();
     if args.format == OutputFormat::Json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        crate::output::json_pretty(&mut out, &report)?;
         writeln!(out)?;
     } else {
         for p in &report.problems {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `tracehound` binary: what a person running it sees, and its exit codes.
 
 mod evidence;
+mod hostile;
 mod hunt;
 mod manners;
 mod report;

@@ -84,6 +84,42 @@ static ANY_SECRET: LazyLock<regex::RegexSet> = LazyLock::new(|| {
     regex::RegexSet::new(SECRETS.iter().map(|(_, re)| re.as_str())).expect("static patterns")
 });
 
+/// Where a PEM private key whose header ends at `header_end` ends: through its `-----END ...-----`
+/// line when one follows within 16 KiB, else through the base64 body (newlines, raw or JSON-escaped as
+/// `\n`, included), so the key material is redacted with its header, not left after it.
+fn private_key_end(text: &str, header_end: usize) -> usize {
+    let window = &text[header_end..];
+    let limit = window.len().min(16 << 10);
+    let mut limit = limit;
+    while !window.is_char_boundary(limit) {
+        limit -= 1;
+    }
+    if let Some(at) = window[..limit].find("-----END ") {
+        let after = &window[at + 9..];
+        if let Some(close) = after.find("-----") {
+            if after[..close].contains("PRIVATE KEY") {
+                return header_end + at + 9 + close + 5;
+            }
+        }
+    }
+    let bytes = window.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' | b' ' | b'\n' | b'\r' => {
+                i += 1
+            }
+            b'\\' if matches!(bytes.get(i + 1), Some(b'n' | b'r')) => i += 2,
+            _ => break,
+        }
+    }
+    // Trailing blanks are not key material.
+    while i > 0 && matches!(bytes[i - 1], b' ' | b'\n' | b'\r') {
+        i -= 1;
+    }
+    header_end + i
+}
+
 /// Secrets in a text. The documented AWS example key is skipped.
 pub fn find_secrets(text: &str) -> Vec<SecretMatch> {
     use sha2::{Digest, Sha256};
@@ -93,7 +129,12 @@ pub fn find_secrets(text: &str) -> Vec<SecretMatch> {
     }
     for (kind, re) in SECRETS.iter() {
         for m in re.find_iter(text) {
-            let s = m.as_str();
+            let end = if *kind == "private_key" {
+                private_key_end(text, m.end())
+            } else {
+                m.end()
+            };
+            let s = &text[m.start()..end];
             if s.contains("EXAMPLE") {
                 continue;
             }
@@ -105,7 +146,7 @@ pub fn find_secrets(text: &str) -> Vec<SecretMatch> {
             out.push(SecretMatch {
                 kind,
                 start: m.start(),
-                end: m.end(),
+                end,
                 redacted: format!(
                     "{keep}…[redacted {} chars]",
                     s.chars().count().saturating_sub(4)
@@ -202,6 +243,13 @@ mod tests {
 
     #[test]
     fn secrets_are_found_redacted_and_fingerprinted() {
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1L\nfVLPHCozMx==\n-----END RSA PRIVATE KEY----- after";
+        let m = &find_secrets(pem)[0];
+        assert_eq!(&pem[m.end..], " after");
+        let escaped =
+            r#"{"body":"-----BEGIN PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1L\nfVLPHCozMx"}"#;
+        let m = &find_secrets(escaped)[0];
+        assert_eq!(&escaped[m.end..], "\"}");
         let text = "key=AKIAZ7QF3EXAMPLX1234 and ghp_0123456789abcdefghijABCDEFGHIJ012345 but not AKIAIOSFODNN7EXAMPLE";
         let found = find_secrets(text);
         assert_eq!(found.len(), 2);

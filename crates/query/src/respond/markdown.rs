@@ -23,13 +23,8 @@ pub(crate) fn text(s: &str) -> String {
             ':' if next != Some('/') => out.push(':'),
             '&' => out.push_str("&amp;"),
             '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => out.push('\u{FFFD}'),
-            // Invisible and reordering characters: shown, not obeyed.
-            '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}'
-            | '\u{E0000}'..='\u{E007F}' => out.push('\u{FFFD}'),
+            // Controls, and invisible or reordering characters: shown, not obeyed.
+            c if crate::is_deceptive_char(c) => out.push('\u{FFFD}'),
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '|' | '~' | ':' | '@' | '$' => {
                 out.push('\\');
                 out.push(c);
@@ -48,7 +43,11 @@ pub(crate) fn text(s: &str) -> String {
 pub(crate) fn code(s: &str) -> String {
     let flat: String = s
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| match c {
+            '\n' | '\t' => ' ',
+            c if crate::is_deceptive_char(c) => '\u{FFFD}',
+            c => c,
+        })
         .collect();
     let mut longest = 0;
     let mut run = 0;

@@ -294,7 +294,15 @@ fn no_output_format_of_any_command_lets_log_content_reach_its_reader_raw() {
 
     // With --show-secrets the credentials are there, still in escaped, inert form.
     // (Findings themselves never carry a credential, only its fingerprint.)
-    let (json, _) = run(&["timeline", FLAT, "--store", s, "--format", "json", "--show-secrets"]);
+    let (json, _) = run(&[
+        "timeline",
+        FLAT,
+        "--store",
+        s,
+        "--format",
+        "json",
+        "--show-secrets",
+    ]);
     check("timeline json --show-secrets", &json, Kind::Json, true);
     assert!(json.contains(SECRETS[0]), "--show-secrets shows the key");
     let (table, _) = run(&["timeline", FLAT, "--store", s, "--show-secrets"]);

@@ -3,6 +3,7 @@
 mod evidence;
 mod hostile;
 mod hunt;
+mod interop;
 mod manners;
 mod report;
 mod respond;

@@ -20,10 +20,20 @@ pub enum ManifestError {
         source: serde_json::Error,
     },
     #[error(
-        "store `{path}` has schema version {found}, this tracehound reads version {expected}; \
-         re-ingest the raw logs with this version"
+        "store `{path}` has schema version {found}, older than the version {expected} this tracehound \
+         reads; re-ingest the raw logs into a new store with this version (the old store is left as it \
+         is), or read it with the tracehound that wrote it"
     )]
-    Version {
+    OlderVersion {
+        path: String,
+        found: u32,
+        expected: u32,
+    },
+    #[error(
+        "store `{path}` has schema version {found}, written by a newer tracehound than this one (which \
+         reads version {expected}); upgrade tracehound to read it"
+    )]
+    NewerVersion {
         path: String,
         found: u32,
         expected: u32,
@@ -118,6 +128,8 @@ impl Manifest {
         // not a missing-field error.
         #[derive(Deserialize)]
         struct VersionOnly {
+            // Absent in manifests from before versioning: version 0.
+            #[serde(default)]
             schema_version: u32,
         }
         let version: VersionOnly =
@@ -125,12 +137,23 @@ impl Manifest {
                 path: path.display().to_string(),
                 source,
             })?;
-        if version.schema_version != SCHEMA_VERSION {
-            return Err(ManifestError::Version {
-                path: path.display().to_string(),
-                found: version.schema_version,
-                expected: SCHEMA_VERSION,
-            });
+        let (path_s, found) = (path.display().to_string(), version.schema_version);
+        match found.cmp(&SCHEMA_VERSION) {
+            std::cmp::Ordering::Less => {
+                return Err(ManifestError::OlderVersion {
+                    path: path_s,
+                    found,
+                    expected: SCHEMA_VERSION,
+                })
+            }
+            std::cmp::Ordering::Greater => {
+                return Err(ManifestError::NewerVersion {
+                    path: path_s,
+                    found,
+                    expected: SCHEMA_VERSION,
+                })
+            }
+            std::cmp::Ordering::Equal => {}
         }
         serde_json::from_str(&text)
             .map(Some)

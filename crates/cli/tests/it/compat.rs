@@ -37,7 +37,13 @@ fn the_v1_store_reads_as_a_fresh_ingest_of_the_same_logs() {
     let info = |store: &str| -> serde_json::Value {
         let mut v: serde_json::Value =
             serde_json::from_str(&ok(&["info", "--store", store, "--format", "json"])).unwrap();
-        for volatile in ["store", "created", "updated", "last_command", "tool_version"] {
+        for volatile in [
+            "store",
+            "created",
+            "updated",
+            "last_command",
+            "tool_version",
+        ] {
             v.as_object_mut().unwrap().remove(volatile);
         }
         v
@@ -45,7 +51,10 @@ fn the_v1_store_reads_as_a_fresh_ingest_of_the_same_logs() {
     let old_info = info(old);
     assert_eq!(old_info["events"], 23);
     let written_by = ok(&["info", "--store", old, "--format", "json"]);
-    assert!(written_by.contains("\"tool_version\": \"0.1.0\""), "{written_by}");
+    assert!(
+        written_by.contains("\"tool_version\": \"0.1.0\""),
+        "{written_by}"
+    );
     assert_eq!(old_info, info(fresh));
     for args in [
         &["scan", "--format", "jsonl"][..],

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `tracehound` binary: what a person running it sees, and its exit codes.
 
 mod compat;
+mod crash;
 mod evidence;
 mod hostile;
 mod hunt;

@@ -507,6 +507,9 @@ pub(crate) struct IngestArgs {
     /// Most bytes a compressed file may expand to.
     #[arg(long, default_value_t = 64 << 30)]
     pub(crate) max_decompressed: u64,
+    /// Deepest nesting of arrays and objects in a record (at most 1024); deeper records are rejected.
+    #[arg(long, default_value_t = 256, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=tracehound_ingest::MAX_DEPTH_CEILING as u64))]
+    pub(crate) max_depth: usize,
     /// Memory for buffered events before spilling to disk, in MiB.
     #[arg(long, default_value_t = 64)]
     pub(crate) memory_mb: usize,

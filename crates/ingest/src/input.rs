@@ -276,7 +276,7 @@ pub(crate) fn detect(
     let first_line_complete = first_line_end.is_some() || complete;
     let mut first = head[start..first_line_end.unwrap_or(n)].to_vec();
     let first_is_value =
-        first_line_complete && !json::nesting_exceeds(&first, json::MAX_DEPTH) && {
+        first_line_complete && !json::nesting_exceeds(&first, limits.max_depth) && {
             let mut scratch = first.clone();
             let ok = simd_json::to_borrowed_value(&mut scratch).is_ok();
             ok
@@ -286,7 +286,7 @@ pub(crate) fn detect(
         for line in head[start..].split(|&b| b == b'\n').take(SNIFF_LINES) {
             let mut line = line.to_vec();
             if line.iter().all(u8::is_ascii_whitespace)
-                || json::nesting_exceeds(&line, json::MAX_DEPTH)
+                || json::nesting_exceeds(&line, limits.max_depth)
             {
                 continue;
             }
@@ -334,9 +334,12 @@ pub(crate) fn detect(
         }
     }
     first.clear();
-    if json::nesting_exceeds(&bytes, json::MAX_DEPTH) {
+    if json::nesting_exceeds(&bytes, limits.max_depth) {
         return Ok(unknown(
-            &format!("JSON nested deeper than {} levels", json::MAX_DEPTH),
+            &format!(
+                "JSON nested deeper than {} levels (--max-depth)",
+                limits.max_depth
+            ),
             &bytes,
         ));
     }
@@ -415,27 +418,36 @@ pub(crate) struct Job {
 
 /// Cuts a mapped file into newline-aligned chunks.
 pub(crate) fn mapped_chunks(input: usize, map: Arc<Mmap>) -> Vec<Job> {
-    let len = map.len();
-    let mut jobs = Vec::new();
-    let mut start = 0;
-    while start < len {
-        let target = (start + CHUNK_BYTES).min(len);
-        let end = if target == len {
-            len
-        } else {
-            memchr::memchr(b'\n', &map[target..]).map_or(len, |i| target + i + 1)
-        };
-        jobs.push(Job {
+    chunk_ranges(&map, CHUNK_BYTES)
+        .into_iter()
+        .map(|range| Job {
             input,
-            data: JobData::Mapped(Arc::clone(&map), start..end),
-            base_offset: start as u64,
+            base_offset: range.start as u64,
+            data: JobData::Mapped(Arc::clone(&map), range),
             document: false,
             trailing_error: None,
             error_excerpt: Vec::new(),
-        });
+        })
+        .collect()
+}
+
+/// Newline-aligned ranges of about `chunk` bytes covering `bytes`: each ends just after a newline,
+/// except the last, which ends where the bytes do.
+pub(crate) fn chunk_ranges(bytes: &[u8], chunk: usize) -> Vec<Range<usize>> {
+    let len = bytes.len();
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    while start < len {
+        let target = (start + chunk.max(1)).min(len);
+        let end = if target == len {
+            len
+        } else {
+            memchr::memchr(b'\n', &bytes[target - 1..]).map_or(len, |i| target + i)
+        };
+        ranges.push(start..end);
         start = end;
     }
-    jobs
+    ranges
 }
 
 /// Reads a stream into newline-aligned chunks. A line longer than `max_line` is not buffered: its
@@ -448,10 +460,21 @@ pub(crate) struct StreamChunks {
     offset: u64,
     done: bool,
     max_line: usize,
+    chunk_bytes: usize,
 }
 
 impl StreamChunks {
     pub(crate) fn new(input: usize, stream: Box<dyn Read + Send>, max_line: usize) -> StreamChunks {
+        StreamChunks::with_chunk_bytes(input, stream, max_line, CHUNK_BYTES)
+    }
+
+    /// With another chunk size: the property tests cut files into chunks of a few bytes.
+    pub(crate) fn with_chunk_bytes(
+        input: usize,
+        stream: Box<dyn Read + Send>,
+        max_line: usize,
+        chunk_bytes: usize,
+    ) -> StreamChunks {
         StreamChunks {
             input,
             stream,
@@ -459,6 +482,7 @@ impl StreamChunks {
             offset: 0,
             done: false,
             max_line,
+            chunk_bytes: chunk_bytes.max(1),
         }
     }
 }
@@ -520,7 +544,7 @@ impl Iterator for StreamChunks {
         let mut newline_seen = memchr::memchr(b'\n', &buf).is_some();
         let mut error = None;
         loop {
-            if buf.len() >= CHUNK_BYTES && newline_seen {
+            if buf.len() >= self.chunk_bytes && newline_seen {
                 break;
             }
             if buf.len() > self.max_line && !newline_seen {
@@ -529,7 +553,8 @@ impl Iterator for StreamChunks {
             let old = buf.len();
             // Read in blocks of at least 1 MiB: growing by what one read returns would make a long
             // line quadratic.
-            buf.resize(old + CHUNK_BYTES.saturating_sub(old).max(1 << 20), 0);
+            let block = (self.chunk_bytes / 4).clamp(1, 1 << 20);
+            buf.resize(old + self.chunk_bytes.saturating_sub(old).max(block), 0);
             match self.stream.read(&mut buf[old..]) {
                 Ok(0) => {
                     buf.truncate(old);

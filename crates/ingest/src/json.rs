@@ -8,9 +8,8 @@ use std::fmt::Write as _;
 pub(crate) use simd_json::borrowed::{Object, Value};
 use simd_json::StaticNode;
 
-/// Deepest nesting accepted. Deeper records are rejected before the DOM is built: the adapters and the
-/// DOM's destructor recurse, and 10,000-deep input would otherwise overflow a worker's stack.
-pub(crate) const MAX_DEPTH: usize = 256;
+// The nesting limit (`Limits::max_depth`) is checked before the DOM is built: the adapters and the
+// DOM's destructor recurse, and 10,000-deep input would otherwise overflow a worker's stack.
 
 /// True when `bytes` nests arrays/objects deeper than `limit`. Strings are skipped so brackets inside
 /// text do not count. A quick count of opening brackets first keeps the common case (few brackets)

@@ -10,6 +10,8 @@
 //! the store, renamed in, and the manifest is replaced atomically: the commit point.
 
 mod batch;
+#[cfg(test)]
+mod chunk_props;
 mod error;
 mod formats;
 mod input;
@@ -77,7 +79,13 @@ pub struct Limits {
     pub max_document: u64,
     /// Most bytes one compressed file may decompress to.
     pub max_decompressed: u64,
+    /// Deepest nesting of arrays and objects in a record. Deeper records are rejected before parsing:
+    /// the adapters recurse, so the ceiling [`MAX_DEPTH_CEILING`] keeps a worker's stack safe.
+    pub max_depth: usize,
 }
+
+/// The highest `max_depth` accepted: recursion this deep fits a worker thread's stack with room.
+pub const MAX_DEPTH_CEILING: usize = 1024;
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -85,6 +93,7 @@ impl Default for Limits {
             max_line: 64 << 20,
             max_document: 512 << 20,
             max_decompressed: 64 << 30,
+            max_depth: 256,
         }
     }
 }

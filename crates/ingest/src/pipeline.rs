@@ -72,8 +72,11 @@ pub(crate) fn parse_job(
                 reject(out, line, offset, reason, raw);
                 return;
             }
-            if json::nesting_exceeds(raw, json::MAX_DEPTH) {
-                let reason = format!("JSON nested deeper than {} levels", json::MAX_DEPTH);
+            if json::nesting_exceeds(raw, limits.max_depth) {
+                let reason = format!(
+                    "JSON nested deeper than {} levels (--max-depth)",
+                    limits.max_depth
+                );
                 reject(out, line, offset, reason, raw);
                 return;
             }

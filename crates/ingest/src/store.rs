@@ -109,8 +109,12 @@ impl IngestBuilder {
         self
     }
 
+    /// Resource limits; `max_depth` is held to [`crate::MAX_DEPTH_CEILING`] (and at least 1).
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.limits = Limits {
+            max_depth: limits.max_depth.clamp(1, crate::MAX_DEPTH_CEILING),
+            ..limits
+        };
         self
     }
 

@@ -31,6 +31,7 @@ pub(crate) fn run(args: IngestArgs) -> anyhow::Result<ExitStatus> {
             max_line: args.max_line,
             max_document: args.max_document,
             max_decompressed: args.max_decompressed,
+            max_depth: args.max_depth,
         })
         .memory_budget(args.memory_mb << 20)
         .zstd_levels(args.zstd_text_level, args.zstd_level)

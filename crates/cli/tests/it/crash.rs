@@ -82,7 +82,10 @@ fn assert_consistent(store: &Path, when: &str) {
         return;
     }
     // A committed earlier ingest of part-0 (6,000 events) is never lost to a later killed one.
-    let count = bin().args(["info", "--store", s, "--format", "json"]).output().unwrap();
+    let count = bin()
+        .args(["info", "--store", s, "--format", "json"])
+        .output()
+        .unwrap();
     let count: serde_json::Value = serde_json::from_slice(&count.stdout).unwrap();
     let events = count["events"].as_u64().unwrap();
     assert!(
@@ -147,7 +150,9 @@ fn ingest_killed_anywhere_leaves_a_consistent_store_and_a_rerun_completes_it() {
         let store = dir.path().join(format!("trial-{trial}"));
         if trial % 2 == 1 {
             // A store with a committed earlier ingest: the kill must leave that one intact.
-            let first = ingest(&inputs.join("part-0.jsonl"), &store).output().unwrap();
+            let first = ingest(&inputs.join("part-0.jsonl"), &store)
+                .output()
+                .unwrap();
             assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
         }
         for kill in 0..2 {

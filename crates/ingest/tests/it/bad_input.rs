@@ -220,3 +220,46 @@ fn a_decompression_bomb_stops_at_the_limit() {
         .any(|r| r["reason"].as_str().unwrap().contains("--max-decompressed")));
     assert_eq!(manifest(&store).inputs.len(), 1);
 }
+
+#[test]
+fn the_nesting_limit_is_the_users_and_a_deeper_record_is_a_located_reject() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = |depth: usize| {
+        format!(
+            "{{\"session_id\":\"n\",\"event\":\"user_message\",\"content\":\"x\",\"meta\":{}1{}}}",
+            "[".repeat(depth - 1),
+            "]".repeat(depth - 1)
+        )
+    };
+    // Depth 4 (the record object and three arrays) passes a limit of 4; depth 6 does not.
+    let input = write(
+        dir.path(),
+        "nested.jsonl",
+        format!("{}\n{}\n{}\n", nested(4), nested(6), nested(3)).as_bytes(),
+    );
+    let store = dir.path().join("store");
+    let limits = Limits {
+        max_depth: 4,
+        ..Limits::default()
+    };
+    let summary = IngestBuilder::new()
+        .limits(limits)
+        .build()
+        .run(std::slice::from_ref(&input), &store)
+        .unwrap();
+    assert_accounting(&store);
+    assert_eq!(summary.events, 2);
+    let r = rejects(&store);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["line"], 2);
+    assert_eq!(r[0]["offset"], nested(4).len() as u64 + 1);
+    assert!(r[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("deeper than 4 levels (--max-depth)"));
+
+    // The default accepts all three.
+    let store = dir.path().join("default");
+    let summary = IngestBuilder::new().build().run(&[input], &store).unwrap();
+    assert_eq!(summary.events, 3);
+}

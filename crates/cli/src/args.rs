@@ -195,6 +195,9 @@ pub(crate) struct ScanArgs {
     /// JSONL or CSV format is then ignored).
     #[arg(long)]
     pub(crate) output: Option<PathBuf>,
+    /// Most findings held in memory (about 1 KB each); a scan that would hold more stops with an error.
+    #[arg(long, default_value_t = tracehound_query::DEFAULT_MAX_FINDINGS)]
+    pub(crate) max_findings: u64,
     /// Show credentials found in log content instead of redacting them.
     #[arg(long)]
     pub(crate) show_secrets: bool,
@@ -368,6 +371,9 @@ pub(crate) struct ReportArgs {
     /// Exit with code 1 when a finding in the window is at or above this severity.
     #[arg(long, value_parser = ["info", "low", "medium", "high", "critical"])]
     pub(crate) fail_on: Option<String>,
+    /// Most findings held in memory (about 1 KB each); a scan that would hold more stops with an error.
+    #[arg(long, default_value_t = tracehound_query::DEFAULT_MAX_FINDINGS)]
+    pub(crate) max_findings: u64,
     /// Show credentials found in log content instead of redacting them.
     #[arg(long)]
     pub(crate) show_secrets: bool,

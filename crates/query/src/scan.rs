@@ -12,16 +12,37 @@ use crate::policy::Policy;
 use crate::{QueryError, Store};
 
 /// Configures a scan: `ScanBuilder::new().policy(p).threads(n).build().run(&store)`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScanBuilder {
     policy: Policy,
     threads: Option<usize>,
     min_severity: Option<Severity>,
+    max_findings: u64,
+}
+
+/// Findings a scan holds in memory by default (each is about 1 KB): past it the scan stops with an
+/// error that says how to narrow it, instead of growing until the machine kills it.
+pub const DEFAULT_MAX_FINDINGS: u64 = 1_000_000;
+
+impl Default for ScanBuilder {
+    fn default() -> ScanBuilder {
+        ScanBuilder {
+            policy: Policy::default(),
+            threads: None,
+            min_severity: None,
+            max_findings: DEFAULT_MAX_FINDINGS,
+        }
+    }
 }
 
 impl ScanBuilder {
     pub fn new() -> ScanBuilder {
         ScanBuilder::default()
+    }
+    /// The most findings kept in memory (at or above `min_severity`); more is an error.
+    pub fn max_findings(mut self, n: u64) -> Self {
+        self.max_findings = n;
+        self
     }
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
@@ -131,6 +152,12 @@ impl Scan {
             .num_threads(self.opts.threads.unwrap_or(0))
             .build()
             .expect("thread pool builds");
+        let min = self.opts.min_severity;
+        let max = self.opts.max_findings;
+        // Findings kept so far, over all buckets: checked after every session, so memory stops
+        // growing near the limit rather than after the whole archive.
+        let held = std::sync::atomic::AtomicU64::new(0);
+        let over = || held.load(std::sync::atomic::Ordering::Relaxed) > max;
         let outs: Vec<BucketOut> = pool.install(|| {
             store
                 .buckets()
@@ -145,6 +172,9 @@ impl Scan {
                         last_ts: None,
                     };
                     store.bucket_sessions(bucket, |session| {
+                        if over() {
+                            return;
+                        }
                         out.events += session.events.len() as u64;
                         for ts in session.events.iter().filter_map(|e| e.ts) {
                             out.first_ts = Some(out.first_ts.map_or(ts, |f: i64| f.min(ts)));
@@ -156,6 +186,17 @@ impl Scan {
                             d.check(&analysis, &mut out.findings);
                         }
                         payloads_of(&analysis, &out.findings[before..], &mut out.payloads);
+                        if let Some(min) = min {
+                            let mut i = before;
+                            out.findings.retain(|f| {
+                                i += 1;
+                                i <= before || f.severity >= min
+                            });
+                        }
+                        held.fetch_add(
+                            (out.findings.len() - before) as u64,
+                            std::sync::atomic::Ordering::Relaxed,
+                        );
                         out.stats.push(SessionStats::of(&session));
                     })?;
                     Ok(out)
@@ -184,8 +225,15 @@ impl Scan {
         for d in &detectors {
             d.check_archive(&stats, policy, &mut findings);
         }
-        if let Some(min) = self.opts.min_severity {
+        if let Some(min) = min {
             findings.retain(|f| f.severity >= min);
+        }
+        if over() || findings.len() as u64 > max {
+            return Err(QueryError::Invalid(format!(
+                "more than {max} findings to hold in memory (--max-findings); narrow the scan with \
+                 --min-severity medium or high, or raise --max-findings if this machine has the memory \
+                 (about 1 KB per finding)"
+            )));
         }
         // Same input, same order, whatever the thread count.
         findings.sort_by(|a, b| {

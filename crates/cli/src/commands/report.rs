@@ -28,7 +28,9 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
         crate::output::time_arg(args.until.as_deref(), "--until")?,
     );
     let policy = super::policy::load(args.policy.as_deref())?;
-    let mut builder = ScanBuilder::new().policy(policy);
+    let mut builder = ScanBuilder::new()
+        .policy(policy)
+        .max_findings(args.max_findings);
     if let Some(n) = crate::ui::ui().threads {
         builder = builder.threads(n);
     }

@@ -14,7 +14,8 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let policy = super::policy::load(args.policy.as_deref())?;
     let mut builder = ScanBuilder::new()
         .policy(policy)
-        .min_severity(args.min_severity.as_deref().and_then(Severity::parse));
+        .min_severity(args.min_severity.as_deref().and_then(Severity::parse))
+        .max_findings(args.max_findings);
     if let Some(n) = crate::ui::ui().threads {
         builder = builder.threads(n);
     }

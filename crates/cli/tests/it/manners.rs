@@ -231,3 +231,61 @@ fn export_writes_timesketch_jsonl_and_csv_for_all_or_some_events() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("no session `nope`"));
 }
+
+#[test]
+fn the_findings_limit_stops_with_an_error_that_says_how_to_narrow_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingest_to(dir.path(), &sample());
+    let s = store.as_str();
+    let all = tracehound(&["scan", "--store", s, "--format", "jsonl"]);
+    let n = text(&all.stdout).lines().count();
+    assert!(n > 3, "the sample has findings");
+    let limited = tracehound(&["scan", "--store", s, "--max-findings", "3"]);
+    assert_eq!(limited.status.code(), Some(2));
+    assert!(
+        limited.stdout.is_empty(),
+        "no partial findings presented as a result"
+    );
+    let err = text(&limited.stderr);
+    assert!(
+        err.contains("more than 3 findings") && err.contains("--min-severity"),
+        "{err}"
+    );
+    // Exactly at the limit is fine; and narrowing by severity brings it under.
+    let at = tracehound(&[
+        "scan",
+        "--store",
+        s,
+        "--format",
+        "jsonl",
+        "--max-findings",
+        &n.to_string(),
+    ]);
+    assert_eq!(at.stdout, all.stdout);
+    let narrowed = tracehound(&[
+        "scan",
+        "--store",
+        s,
+        "--max-findings",
+        "3",
+        "--min-severity",
+        "critical",
+    ]);
+    assert_eq!(
+        narrowed.status.code(),
+        Some(0),
+        "{}",
+        text(&narrowed.stderr)
+    );
+    let report = dir.path().join("r.html");
+    let r = tracehound(&[
+        "report",
+        "--store",
+        s,
+        "--output",
+        report.to_str().unwrap(),
+        "--max-findings",
+        "2",
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+}

@@ -14,6 +14,9 @@ mod batch;
 mod chunk_props;
 mod error;
 mod formats;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod input;
 mod json;
 mod pipeline;

@@ -124,6 +124,14 @@ pub(crate) fn parse_job(
                     }
                     if out.events.len() > before {
                         out.records_with_events += 1;
+                    } else {
+                        // Parsed, but nothing in it this format turns into an event: a reject, so
+                        // the record is accounted for and findable, never silently dropped.
+                        let reason = format!(
+                            "valid JSON, but nothing in it makes an event of the `{}` format",
+                            format.as_str()
+                        );
+                        reject(out, line, offset, reason, raw);
                     }
                 }
                 Err(reason) => {

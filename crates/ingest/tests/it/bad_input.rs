@@ -263,3 +263,25 @@ fn the_nesting_limit_is_the_users_and_a_deeper_record_is_a_located_reject() {
     let summary = IngestBuilder::new().build().run(&[input], &store).unwrap();
     assert_eq!(summary.events, 3);
 }
+
+/// Found by the `sniff` fuzz target: an OTLP document whose `scopeSpans` key was damaged parsed, made
+/// no event and no reject, and so vanished from the accounting.
+#[test]
+fn fuzz_an_otlp_document_without_spans_is_a_reject_not_silently_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = "{\n  \"resourceSpans\": [\n    {\"resource\": {\"attributes\": [{\"key\": \"service.name\", \"value\": {\"stringValue\": \"bot\"}}]},\n     \"scopeSpan?\": []}\n  ]\n}\n";
+    let input = write(dir.path(), "trace.json", doc.as_bytes());
+    let store = dir.path().join("store");
+    let summary = IngestBuilder::new().build().run(&[input], &store).unwrap();
+    assert_accounting(&store);
+    assert_eq!(summary.events, 0);
+    let r = rejects(&store);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(
+        r[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("nothing in it makes an event of the `otel` format"),
+        "{r:?}"
+    );
+}

@@ -1,0 +1,9 @@
+//! The `anthropic-messages` parser, forced as with `--format anthropic-messages`.
+#![no_main]
+mod common;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    common::check(
+        data,
+        Some(tracehound_schema::SourceFormat::AnthropicMessages),
+    )
+});

@@ -1,0 +1,6 @@
+//! The `langsmith` parser, forced as with `--format langsmith`.
+#![no_main]
+mod common;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    common::check(data, Some(tracehound_schema::SourceFormat::LangSmith))
+});

@@ -14,7 +14,7 @@ use tracehound_schema::{bucket_of, columns, EventKind};
 use crate::{QueryError, Store};
 
 /// One stored event, owned.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EventRow {
     pub session_id: String,
     pub seq: u32,
@@ -61,6 +61,13 @@ impl EventRow {
 pub struct Session {
     pub id: String,
     pub events: Vec<EventRow>,
+}
+
+/// The events of a batch with the store's columns (any engine's batches of `events`), in batch order.
+pub fn events_from_batch(batch: &RecordBatch) -> Vec<EventRow> {
+    let mut out = Vec::with_capacity(batch.num_rows());
+    rows(batch, &mut out, None);
+    out
 }
 
 fn rows(batch: &RecordBatch, out: &mut Vec<EventRow>, only: Option<&str>) {

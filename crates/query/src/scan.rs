@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::detectors::{registry, Analysis, SessionStats};
 use crate::finding::{Finding, Severity};
 use crate::policy::Policy;
-use crate::{QueryError, Store};
+use crate::{QueryError, Session, Store};
 
 /// Configures a scan: `ScanBuilder::new().policy(p).threads(n).build().run(&store)`.
 #[derive(Debug, Clone)]
@@ -90,7 +90,7 @@ pub struct ScanResult {
 }
 
 /// A flagged tool output's injected passage, and whether the session acted on it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Payload {
     pub session_id: String,
     pub seq: u32,
@@ -134,108 +134,69 @@ fn payloads_of(analysis: &Analysis<'_>, findings: &[Finding], out: &mut Vec<Payl
     }
 }
 
-struct BucketOut {
-    findings: Vec<Finding>,
-    stats: Vec<SessionStats>,
-    payloads: Vec<Payload>,
-    events: u64,
-    first_ts: Option<i64>,
-    last_ts: Option<i64>,
+/// What scanning one session gives: its findings (at or above the minimum severity), its numbers for
+/// the archive-level detectors, its flagged payloads, and its event count and time range. The unit
+/// every engine computes (rayon here, DataFusion and Ballista through `tracehound-sql`) and
+/// [`ScanBuilder::assemble`] joins, so every engine gives the same result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct SessionScan {
+    pub findings: Vec<Finding>,
+    pub stats: SessionStats,
+    pub payloads: Vec<Payload>,
+    pub events: u64,
+    pub first_ts: Option<i64>,
+    pub last_ts: Option<i64>,
 }
 
-impl Scan {
-    pub fn run(&self, store: &Store) -> Result<ScanResult, QueryError> {
-        let started = Instant::now();
-        let policy = &self.opts.policy;
-        let detectors = registry();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.opts.threads.unwrap_or(0))
-            .build()
-            .expect("thread pool builds");
-        let min = self.opts.min_severity;
-        let max = self.opts.max_findings;
-        // Findings kept so far, over all buckets: checked after every session, so memory stops
-        // growing near the limit rather than after the whole archive.
-        let held = std::sync::atomic::AtomicU64::new(0);
-        let over = || held.load(std::sync::atomic::Ordering::Relaxed) > max;
-        let outs: Vec<BucketOut> = pool.install(|| {
-            store
-                .buckets()
-                .into_par_iter()
-                .map(|bucket| {
-                    let mut out = BucketOut {
-                        findings: Vec::new(),
-                        stats: Vec::new(),
-                        payloads: Vec::new(),
-                        events: 0,
-                        first_ts: None,
-                        last_ts: None,
-                    };
-                    store.bucket_sessions(bucket, |session| {
-                        if over() {
-                            return;
-                        }
-                        out.events += session.events.len() as u64;
-                        for ts in session.events.iter().filter_map(|e| e.ts) {
-                            out.first_ts = Some(out.first_ts.map_or(ts, |f: i64| f.min(ts)));
-                            out.last_ts = Some(out.last_ts.map_or(ts, |l: i64| l.max(ts)));
-                        }
-                        let analysis = Analysis::new(&session, policy);
-                        let before = out.findings.len();
-                        for d in &detectors {
-                            d.check(&analysis, &mut out.findings);
-                        }
-                        payloads_of(&analysis, &out.findings[before..], &mut out.payloads);
-                        if let Some(min) = min {
-                            let mut i = before;
-                            out.findings.retain(|f| {
-                                i += 1;
-                                i <= before || f.severity >= min
-                            });
-                        }
-                        held.fetch_add(
-                            (out.findings.len() - before) as u64,
-                            std::sync::atomic::Ordering::Relaxed,
-                        );
-                        out.stats.push(SessionStats::of(&session));
-                    })?;
-                    Ok(out)
-                })
-                .collect::<Result<Vec<_>, QueryError>>()
-        })?;
-        let mut findings = Vec::new();
-        let mut stats = Vec::new();
+impl ScanBuilder {
+    /// Scans one session (its events in `seq` order) with the session-level detectors.
+    pub fn scan_session(&self, session: &Session) -> SessionScan {
+        scan_session(session, &self.policy, self.min_severity)
+    }
+
+    /// Joins per-session scans into the archive's result: the archive-level detectors over every
+    /// session's numbers, the severity filter, the findings limit, the deterministic order, the counts.
+    /// `input_bytes` is what the store was ingested from (for MB/s).
+    pub fn assemble(
+        &self,
+        mut parts: Vec<SessionScan>,
+        input_bytes: u64,
+        started: Instant,
+    ) -> Result<ScanResult, QueryError> {
+        let max = self.max_findings;
+        let held: u64 = parts.iter().map(|p| p.findings.len() as u64).sum();
+        if held > max {
+            return Err(too_many(max));
+        }
+        parts.sort_by(|a, b| a.stats.session_id.cmp(&b.stats.session_id));
+        let mut findings = Vec::with_capacity(held as usize);
+        let mut stats = Vec::with_capacity(parts.len());
         let mut payloads = Vec::new();
         let (mut events, mut first_ts, mut last_ts) = (0, None, None);
-        for o in outs {
-            findings.extend(o.findings);
-            stats.extend(o.stats);
-            payloads.extend(o.payloads);
-            events += o.events;
-            first_ts = match (first_ts, o.first_ts) {
+        for p in parts {
+            findings.extend(p.findings);
+            stats.push(p.stats);
+            payloads.extend(p.payloads);
+            events += p.events;
+            first_ts = match (first_ts, p.first_ts) {
                 (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
                 (a, b) => a.or(b),
             };
-            last_ts = match (last_ts, o.last_ts) {
+            last_ts = match (last_ts, p.last_ts) {
                 (Some(a), Some(b)) => Some(std::cmp::max(a, b)),
                 (a, b) => a.or(b),
             };
         }
-        stats.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-        for d in &detectors {
-            d.check_archive(&stats, policy, &mut findings);
+        for d in &registry() {
+            d.check_archive(&stats, &self.policy, &mut findings);
         }
-        if let Some(min) = min {
+        if let Some(min) = self.min_severity {
             findings.retain(|f| f.severity >= min);
         }
-        if over() || findings.len() as u64 > max {
-            return Err(QueryError::Invalid(format!(
-                "more than {max} findings to hold in memory (--max-findings); narrow the scan with \
-                 --min-severity medium or high, or raise --max-findings if this machine has the memory \
-                 (about 1 KB per finding)"
-            )));
+        if findings.len() as u64 > max {
+            return Err(too_many(max));
         }
-        // Same input, same order, whatever the thread count.
+        // Same input, same order, whatever the thread count or engine.
         findings.sort_by(|a, b| {
             (&a.session_id, a.seq, &a.detector, &a.id).cmp(&(
                 &b.session_id,
@@ -244,6 +205,7 @@ impl Scan {
                 &b.id,
             ))
         });
+        payloads.sort_by(|a, b| (&a.session_id, a.seq).cmp(&(&b.session_id, b.seq)));
         let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut affected = std::collections::BTreeSet::new();
         for f in &findings {
@@ -262,11 +224,88 @@ impl Scan {
             counts,
             first_ts,
             last_ts,
-            input_bytes: store.manifest().inputs.iter().map(|i| i.size).sum(),
+            input_bytes,
             elapsed: started.elapsed(),
             session_stats: stats,
             payloads,
         })
+    }
+
+    /// The policy scans run with.
+    pub fn policy_ref(&self) -> &Policy {
+        &self.policy
+    }
+}
+
+fn too_many(max: u64) -> QueryError {
+    QueryError::Invalid(format!(
+        "more than {max} findings to hold in memory (--max-findings); narrow the scan with \
+         --min-severity medium or high, or raise --max-findings if this machine has the memory \
+         (about 1 KB per finding)"
+    ))
+}
+
+/// One session through every session-level detector.
+fn scan_session(session: &Session, policy: &Policy, min: Option<Severity>) -> SessionScan {
+    let mut out = SessionScan {
+        events: session.events.len() as u64,
+        ..SessionScan::default()
+    };
+    for ts in session.events.iter().filter_map(|e| e.ts) {
+        out.first_ts = Some(out.first_ts.map_or(ts, |f: i64| f.min(ts)));
+        out.last_ts = Some(out.last_ts.map_or(ts, |l: i64| l.max(ts)));
+    }
+    let analysis = Analysis::new(session, policy);
+    for d in &registry() {
+        d.check(&analysis, &mut out.findings);
+    }
+    payloads_of(&analysis, &out.findings, &mut out.payloads);
+    if let Some(min) = min {
+        out.findings.retain(|f| f.severity >= min);
+    }
+    out.stats = SessionStats::of(session);
+    out
+}
+
+impl Scan {
+    pub fn run(&self, store: &Store) -> Result<ScanResult, QueryError> {
+        let started = Instant::now();
+        let opts = &self.opts;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads.unwrap_or(0))
+            .build()
+            .expect("thread pool builds");
+        let max = opts.max_findings;
+        // Findings kept so far, over all buckets: checked after every session, so memory stops
+        // growing near the limit rather than after the whole archive.
+        let held = std::sync::atomic::AtomicU64::new(0);
+        let over = || held.load(std::sync::atomic::Ordering::Relaxed) > max;
+        let parts: Vec<Vec<SessionScan>> = pool.install(|| {
+            store
+                .buckets()
+                .into_par_iter()
+                .map(|bucket| {
+                    let mut out = Vec::new();
+                    store.bucket_sessions(bucket, |session| {
+                        if over() {
+                            return;
+                        }
+                        let part = opts.scan_session(&session);
+                        held.fetch_add(
+                            part.findings.len() as u64,
+                            std::sync::atomic::Ordering::Relaxed,
+                        );
+                        out.push(part);
+                    })?;
+                    Ok(out)
+                })
+                .collect::<Result<Vec<_>, QueryError>>()
+        })?;
+        if over() {
+            return Err(too_many(max));
+        }
+        let input_bytes = store.manifest().inputs.iter().map(|i| i.size).sum();
+        opts.assemble(parts.into_iter().flatten().collect(), input_bytes, started)
     }
 }
 

@@ -117,7 +117,7 @@ impl<'a> Analysis<'a> {
 }
 
 /// Per-session numbers for the archive-level detectors.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SessionStats {
     pub session_id: String,
     pub agent_id: Option<String>,

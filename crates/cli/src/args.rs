@@ -198,6 +198,10 @@ pub(crate) struct ScanArgs {
     /// Most findings held in memory (about 1 KB each); a scan that would hold more stops with an error.
     #[arg(long, default_value_t = tracehound_query::DEFAULT_MAX_FINDINGS)]
     pub(crate) max_findings: u64,
+    /// Which engine runs the detectors: tracehound's own parallel scan, or Apache DataFusion (the
+    /// `session_findings` aggregate, as a cluster runs it). The findings are the same.
+    #[arg(long, value_enum, default_value_t = Engine::Native)]
+    pub(crate) engine: Engine,
     /// Show credentials found in log content instead of redacting them.
     #[arg(long)]
     pub(crate) show_secrets: bool,
@@ -477,6 +481,14 @@ pub(crate) enum ExportFormat {
     Jsonl,
     /// Every column, formula-guarded.
     Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Engine {
+    /// Buckets in parallel on this machine's cores (fastest on one machine).
+    Native,
+    /// Apache DataFusion on this machine.
+    Datafusion,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

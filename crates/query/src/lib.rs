@@ -49,7 +49,9 @@ pub use respond::{
     HostAction, OffendingValue, Postmortem, RemediationItem, RootCause, ToolAction, Trigger,
 };
 pub use safe::is_deceptive_char;
-pub use scan::{session_findings, Payload, Scan, ScanBuilder, ScanResult, DEFAULT_MAX_FINDINGS};
+pub use scan::{
+    session_findings, Payload, Scan, ScanBuilder, ScanResult, SessionScan, DEFAULT_MAX_FINDINGS,
+};
 pub use search::{CountBy, SearchBuilder, SearchError, SearchHit, SearchResult, SEARCH_FIELDS};
 pub use stats::{
     archive_stats, findings_by_detector, ArchiveStats, ChangePoint, GroupStats,

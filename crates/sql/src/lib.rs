@@ -16,6 +16,7 @@
 //! | `redact(text)` | the text with credentials replaced by kind and fingerprint |
 
 mod functions;
+mod scan_fn;
 
 use std::sync::Arc;
 
@@ -26,10 +27,14 @@ use datafusion::datasource::listing::{
 };
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::SessionConfig;
-use tracehound_query::{Finding, Policy, ScanBuilder, Store};
+use futures::StreamExt;
+use tracehound_query::{Finding, Policy, ScanBuilder, ScanResult, Store};
 
 pub use datafusion;
+pub use scan_fn::{scan_sql, session_scans, ScanOptions};
 
 /// Errors of the SQL layer.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +54,45 @@ pub struct SqlOptions {
     pub threads: Option<usize>,
 }
 
+/// The configuration every session shares: plain Utf8 strings (what our functions and every
+/// downstream reader expect), footer statistics, and the parallelism asked for.
+pub fn session_config(threads: Option<usize>) -> SessionConfig {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        .set_bool(
+            "datafusion.execution.parquet.schema_force_view_types",
+            false,
+        )
+        // Statistics from the footers let `count(*)` and min/max skip reading data.
+        .set_bool("datafusion.execution.collect_statistics", true);
+    if let Some(n) = threads {
+        config = config.with_target_partitions(n.max(1));
+    }
+    config
+}
+
+/// The one place a DataFusion session state is built: DataFusion's defaults (every built-in
+/// function), our configuration, and our functions. Local SQL, the local DataFusion scan, the Ballista
+/// client and Ballista executors all start from it.
+pub fn session_state(threads: Option<usize>) -> Result<SessionState, SqlError> {
+    let mut state = SessionStateBuilder::new()
+        .with_config(session_config(threads))
+        .with_default_features()
+        .build();
+    register_functions_on(&mut state)?;
+    Ok(state)
+}
+
+/// Registers our functions on a state or any other function registry (a cluster executor's).
+pub fn register_functions_on(registry: &mut dyn FunctionRegistry) -> Result<(), SqlError> {
+    for f in functions::all() {
+        registry.register_udf(Arc::new(f))?;
+    }
+    registry.register_udf(Arc::new(scan_fn::ScanFindings::udf()))?;
+    registry.register_udaf(Arc::new(scan_fn::SessionFindings::udaf()))?;
+    Ok(())
+}
+
 /// The session: `events` over the store's committed files, our functions, and `findings` when the
 /// statement names it. Only files the manifest lists are registered, so an ingest in progress is
 /// invisible here as everywhere else.
@@ -57,20 +101,7 @@ pub async fn session_context(
     sql: &str,
     opts: &SqlOptions,
 ) -> Result<SessionContext, SqlError> {
-    let mut config = SessionConfig::new()
-        .with_information_schema(true)
-        // Plain Utf8 strings: what our functions and every downstream reader expect.
-        .set_bool(
-            "datafusion.execution.parquet.schema_force_view_types",
-            false,
-        )
-        // Statistics from the footers let `count(*)` and min/max skip reading data.
-        .set_bool("datafusion.execution.collect_statistics", true);
-    if let Some(n) = opts.threads {
-        config = config.with_target_partitions(n.max(1));
-    }
-    let ctx = SessionContext::new_with_config(config);
-    register_functions(&ctx);
+    let ctx = SessionContext::new_with_state(session_state(opts.threads)?);
     register_events(&ctx, store)?;
     if names_findings(&ctx, sql) {
         let findings = ScanBuilder::new()
@@ -87,14 +118,62 @@ pub async fn session_context(
     Ok(ctx)
 }
 
-/// Registers every SQL function of this crate on a context (also what a cluster executor does).
-pub fn register_functions(ctx: &SessionContext) {
+/// Registers every SQL function of this crate on a context (the Ballista client does this on the
+/// context it is handed back, whose registry the remote constructor reset).
+pub fn register_functions(ctx: &SessionContext) -> Result<(), SqlError> {
     for f in functions::all() {
         ctx.register_udf(f);
     }
+    ctx.register_udf(scan_fn::ScanFindings::udf());
+    ctx.register_udaf(scan_fn::SessionFindings::udaf());
+    Ok(())
 }
 
-fn register_events(ctx: &SessionContext, store: &Store) -> Result<(), SqlError> {
+/// Every detector over every session, run by the engine behind `ctx` (local DataFusion, or a
+/// Ballista cluster) through `session_findings`, streamed back and joined exactly as the in-process
+/// scan joins its sessions. `ctx` must have `events` and our functions registered.
+pub async fn scan_stream(
+    ctx: &SessionContext,
+    store: &Store,
+    opts: &ScanOptions,
+    max_findings: u64,
+) -> Result<ScanResult, SqlError> {
+    let started = std::time::Instant::now();
+    let builder = opts.builder().max_findings(max_findings);
+    let mut stream = ctx.sql(&scan_sql(opts)).await?.execute_stream().await?;
+    let (mut parts, mut held) = (Vec::new(), 0u64);
+    while let Some(batch) = stream.next().await {
+        for part in session_scans(&batch?)? {
+            held += part.findings.len() as u64;
+            if held > max_findings {
+                // Assembling reports the limit with what to do; stop reading now.
+                parts.push(part);
+                break;
+            }
+            parts.push(part);
+        }
+        if held > max_findings {
+            break;
+        }
+    }
+    let input_bytes = store.manifest().inputs.iter().map(|i| i.size).sum();
+    Ok(builder.assemble(parts, input_bytes, started)?)
+}
+
+/// [`scan_stream`] on local DataFusion.
+pub async fn scan(
+    store: &Store,
+    opts: &ScanOptions,
+    max_findings: u64,
+    threads: Option<usize>,
+) -> Result<ScanResult, SqlError> {
+    let ctx = SessionContext::new_with_state(session_state(threads)?);
+    register_events(&ctx, store)?;
+    scan_stream(&ctx, store, opts, max_findings).await
+}
+
+/// Registers the store's committed event files as table `events`.
+pub fn register_events(ctx: &SessionContext, store: &Store) -> Result<(), SqlError> {
     let schema = tracehound_schema::arrow_schema();
     let files: Vec<ListingTableUrl> = store
         .manifest()
@@ -156,12 +235,17 @@ pub async fn run(store: &Store, sql: &str, opts: &SqlOptions) -> Result<SqlResul
 
 /// [`run`] on a runtime of its own, for callers that are not async.
 pub fn run_blocking(store: &Store, sql: &str, opts: &SqlOptions) -> Result<SqlResult, SqlError> {
+    runtime(opts.threads)?.block_on(run(store, sql, opts))
+}
+
+/// A multi-threaded tokio runtime with `threads` workers (all cores when `None`).
+pub fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime, SqlError> {
     let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = opts.threads {
+    rt.enable_all();
+    if let Some(n) = threads {
         rt.worker_threads(n.max(1));
     }
-    let rt = rt.build().map_err(|e| {
+    rt.build().map_err(|e| {
         SqlError::DataFusion(datafusion::error::DataFusionError::External(Box::new(e)))
-    })?;
-    rt.block_on(run(store, sql, opts))
+    })
 }

@@ -4,7 +4,7 @@ use anyhow::Context;
 use tracehound_query::{ScanBuilder, Severity, Store};
 
 use super::ExitStatus;
-use crate::args::{ListFormat, ScanArgs};
+use crate::args::{Engine, ListFormat, ScanArgs};
 use crate::commands::timeline::redact_json;
 use crate::output::{csv_row, fmt_ts, one_line, terminal_safe};
 
@@ -12,14 +12,32 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store)
         .with_context(|| format!("cannot open store `{}`", args.store.display()))?;
     let policy = super::policy::load(args.policy.as_deref())?;
-    let mut builder = ScanBuilder::new()
-        .policy(policy)
-        .min_severity(args.min_severity.as_deref().and_then(Severity::parse))
-        .max_findings(args.max_findings);
-    if let Some(n) = crate::ui::ui().threads {
-        builder = builder.threads(n);
-    }
-    let result = builder.build().run(&store)?;
+    let min_severity = args.min_severity.as_deref().and_then(Severity::parse);
+    let threads = crate::ui::ui().threads;
+    let result = match args.engine {
+        Engine::Native => {
+            let mut builder = ScanBuilder::new()
+                .policy(policy)
+                .min_severity(min_severity)
+                .max_findings(args.max_findings);
+            if let Some(n) = threads {
+                builder = builder.threads(n);
+            }
+            builder.build().run(&store)?
+        }
+        Engine::Datafusion => {
+            let opts = tracehound_sql::ScanOptions {
+                policy,
+                min_severity,
+            };
+            tracehound_sql::runtime(threads)?.block_on(tracehound_sql::scan(
+                &store,
+                &opts,
+                args.max_findings,
+                threads,
+            ))?
+        }
+    };
     let show = args.show_secrets;
     if let Some(path) = args
         .output

@@ -289,3 +289,17 @@ fn the_findings_limit_stops_with_an_error_that_says_how_to_narrow_the_scan() {
     ]);
     assert_eq!(r.status.code(), Some(2));
 }
+
+#[test]
+fn scan_on_datafusion_prints_what_the_native_scan_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingest_to(dir.path(), &sample());
+    for format in ["jsonl", "table", "csv"] {
+        let args = ["scan", "--store", store.as_str(), "--format", format, "-q"];
+        let native = tracehound(&args);
+        let df = tracehound(&[&args[..], &["--engine", "datafusion"]].concat());
+        assert_eq!(df.status.code(), Some(0), "{}", text(&df.stderr));
+        assert!(!native.stdout.is_empty());
+        assert_eq!(text(&native.stdout), text(&df.stdout), "{format}");
+    }
+}

@@ -75,8 +75,13 @@ pub fn session_config(threads: Option<usize>) -> SessionConfig {
 /// function), our configuration, and our functions. Local SQL, the local DataFusion scan, the Ballista
 /// client and Ballista executors all start from it.
 pub fn session_state(threads: Option<usize>) -> Result<SessionState, SqlError> {
+    session_state_from(session_config(threads))
+}
+
+/// [`session_state`] with a configuration of the caller's (a Ballista scheduler hands one per job).
+pub fn session_state_from(config: SessionConfig) -> Result<SessionState, SqlError> {
     let mut state = SessionStateBuilder::new()
-        .with_config(session_config(threads))
+        .with_config(config)
         .with_default_features()
         .build();
     register_functions_on(&mut state)?;
@@ -228,6 +233,11 @@ pub type SqlResult = (datafusion::arrow::datatypes::SchemaRef, Vec<RecordBatch>)
 /// Runs one statement and collects its result.
 pub async fn run(store: &Store, sql: &str, opts: &SqlOptions) -> Result<SqlResult, SqlError> {
     let ctx = session_context(store, sql, opts).await?;
+    run_on(&ctx, sql).await
+}
+
+/// Runs one statement on a prepared context (local, or a cluster's) and collects its result.
+pub async fn run_on(ctx: &SessionContext, sql: &str) -> Result<SqlResult, SqlError> {
     let df = ctx.sql(sql).await?;
     let schema = Arc::new(df.schema().as_arrow().clone());
     Ok((schema, df.collect().await?))

@@ -44,14 +44,18 @@ fn ballista(side: &'static str) -> impl Fn(ballista_core::error::BallistaError) 
 
 /// Runs a scheduler until the process ends. Each job's session is built by
 /// [`tracehound_sql::session_state_from`], so it can plan statements that use our functions.
-pub async fn run_scheduler(bind: SocketAddr, external_host: Option<String>) -> Result<(), ClusterError> {
+pub async fn run_scheduler(
+    bind: SocketAddr,
+    external_host: Option<String>,
+) -> Result<(), ClusterError> {
     let config = SchedulerConfig {
         bind_host: bind.ip().to_string(),
         bind_port: bind.port(),
         external_host: external_host.unwrap_or_else(|| bind.ip().to_string()),
         override_session_builder: Some(Arc::new(|config: SessionConfig| {
-            tracehound_sql::session_state_from(config)
-                .map_err(|e| tracehound_sql::datafusion::error::DataFusionError::External(Box::new(e)))
+            tracehound_sql::session_state_from(config).map_err(|e| {
+                tracehound_sql::datafusion::error::DataFusionError::External(Box::new(e))
+            })
         })),
         ..SchedulerConfig::default()
     };
@@ -139,7 +143,10 @@ pub async fn connect(
 }
 
 /// A cluster inside this process (a scheduler and one executor): what the tests run every time.
-pub async fn standalone(store: &Store, threads: Option<usize>) -> Result<SessionContext, ClusterError> {
+pub async fn standalone(
+    store: &Store,
+    threads: Option<usize>,
+) -> Result<SessionContext, ClusterError> {
     let state = tracehound_sql::session_state(threads)?;
     let ctx = SessionContext::standalone_with_state(state)
         .await

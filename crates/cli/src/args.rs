@@ -53,7 +53,7 @@ pub(crate) enum Command {
     Timeline(TimelineArgs),
     /// Run every detector over every session; exit 1 when a finding reaches --fail-on.
     #[command(
-        after_help = "Example:\n  tracehound scan --store case-42 --min-severity medium --fail-on high --format jsonl --output findings.jsonl"
+        after_help = "Examples:\n  tracehound scan --store case-42 --min-severity medium --fail-on high --format jsonl --output findings.jsonl\n  tracehound scan --store /mnt/archive/case-42 --cluster sched.corp:50050 --format jsonl"
     )]
     Scan(ScanArgs),
     /// Copy the raw records and store rows behind sessions or a time window into a hashed, read-only
@@ -128,6 +128,10 @@ pub(crate) enum Command {
         after_help = "Examples:\n  tracehound export --store case-42 --format timesketch --output case-42.timesketch.jsonl\n  tracehound export --store case-42 --format csv --session fin-0001 > fin-0001.csv\n  tracehound export --store case-42 --format jsonl --since 24h"
     )]
     Export(ExportArgs),
+    /// Run a Ballista scheduler or executor that knows tracehound's functions, for `scan --cluster`
+    /// and `sql --cluster` over archives larger than one machine.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  tracehound completions bash > ~/.local/share/bash-completion/completions/tracehound\n  tracehound completions zsh > ~/.zfunc/_tracehound\n  tracehound completions fish > ~/.config/fish/completions/tracehound.fish"
@@ -142,6 +146,49 @@ pub(crate) enum Command {
     /// Scan policies: `tracehound policy init > policy.toml` writes the commented default.
     #[command(subcommand)]
     Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClusterCommand {
+    /// Start a scheduler; it plans each job and hands its tasks to the executors.
+    #[command(
+        after_help = "Example:\n  tracehound cluster scheduler --bind 0.0.0.0:50050 --external-host sched.corp"
+    )]
+    Scheduler {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: std::net::SocketAddr,
+        /// Host name other nodes reach this scheduler at (default: the bind address).
+        #[arg(long)]
+        external_host: Option<String>,
+    },
+    /// Start an executor; it registers with the scheduler and runs tasks over the shared store.
+    #[command(
+        after_help = "Example:\n  tracehound cluster executor --scheduler sched.corp:50050 --bind-host 0.0.0.0 --external-host node7.corp --work-dir /scratch/tracehound"
+    )]
+    Executor {
+        /// The scheduler, HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT")]
+        scheduler: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind_host: String,
+        /// Host name other nodes reach this executor at (default: the bind address).
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Arrow Flight port: other executors fetch shuffle data from it.
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port: the scheduler sends tasks to it.
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// Tasks run at once (default: --threads, else all cores).
+        #[arg(long)]
+        concurrent_tasks: Option<usize>,
+        /// Directory for shuffle files (default: a temporary directory).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +249,10 @@ pub(crate) struct ScanArgs {
     /// `session_findings` aggregate, as a cluster runs it). The findings are the same.
     #[arg(long, value_enum, default_value_t = Engine::Native)]
     pub(crate) engine: Engine,
+    /// Run on the Ballista cluster whose scheduler is at HOST:PORT (every node must see the store at
+    /// the same path); the findings are the local scan's.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "engine")]
+    pub(crate) cluster: Option<String>,
     /// Show credentials found in log content instead of redacting them.
     #[arg(long)]
     pub(crate) show_secrets: bool,
@@ -300,6 +351,10 @@ pub(crate) struct SqlArgs {
     pub(crate) policy: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
+    /// Run on the Ballista cluster whose scheduler is at HOST:PORT (every node must see the store at
+    /// the same path). The `findings` table is local only.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) cluster: Option<String>,
     /// Show credentials found in log content instead of redacting them.
     #[arg(long)]
     pub(crate) show_secrets: bool,

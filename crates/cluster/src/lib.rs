@@ -42,6 +42,9 @@ fn ballista(side: &'static str) -> impl Fn(ballista_core::error::BallistaError) 
     }
 }
 
+/// Seconds without a heartbeat after which the scheduler declares an executor lost.
+pub const EXECUTOR_TIMEOUT_SECONDS: u64 = 15;
+
 /// Runs a scheduler until the process ends. Each job's session is built by
 /// [`tracehound_sql::session_state_from`], so it can plan statements that use our functions.
 pub async fn run_scheduler(
@@ -57,6 +60,13 @@ pub async fn run_scheduler(
                 tracehound_sql::datafusion::error::DataFusionError::External(Box::new(e))
             })
         })),
+        // A lost executor is noticed within EXECUTOR_TIMEOUT_SECONDS (executors beat every 5 s) and
+        // its tasks rerun elsewhere; with no executor left, jobs fail after the same grace instead
+        // of waiting. Ballista's defaults (180 s) would leave an investigator staring at a stalled
+        // query for minutes.
+        executor_timeout_seconds: EXECUTOR_TIMEOUT_SECONDS,
+        expire_dead_executor_interval_seconds: 5,
+        no_executors_grace_period_seconds: EXECUTOR_TIMEOUT_SECONDS,
         ..SchedulerConfig::default()
     };
     let cluster = BallistaCluster::new_from_config(&config)
@@ -132,7 +142,7 @@ pub async fn connect(
 ) -> Result<SessionContext, ClusterError> {
     let (host, port) = split_host_port(address)?;
     let url = format!("df://{host}:{port}");
-    let state = tracehound_sql::session_state(threads)?;
+    let state = client_state(threads)?;
     let ctx = SessionContext::remote_with_state(&url, state)
         .await
         .map_err(|e| ClusterError::Connect {
@@ -155,6 +165,19 @@ pub async fn standalone(
             message: e.to_string(),
         })?;
     ready(ctx, store)
+}
+
+/// The client's session state: ours, with Ballista's settings. Adaptive query planning is off: with
+/// it, Ballista 55 left a scan stalled for good after an executor was lost mid-job (the rolled-back
+/// stage never accepted the surviving executor's results); the static planner reruns the lost work.
+fn client_state(
+    threads: Option<usize>,
+) -> Result<tracehound_sql::datafusion::execution::session_state::SessionState, ClusterError> {
+    use ballista_core::extension::SessionConfigExt;
+    let config = tracehound_sql::session_config(threads)
+        .upgrade_for_ballista()
+        .with_ballista_adaptive_query_planner(false);
+    Ok(tracehound_sql::session_state_from(config)?)
 }
 
 fn ready(ctx: SessionContext, store: &Store) -> Result<SessionContext, ClusterError> {

@@ -43,6 +43,9 @@ pub enum SqlError {
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error(transparent)]
     Query(#[from] tracehound_query::QueryError),
+    /// The engine's results fail the scan's own checks: nothing is reported from such a run.
+    #[error("the scan's results are incomplete or inconsistent, so none are reported: {0}; run it again (on a cluster, check that every executor is up)")]
+    Incomplete(String),
 }
 
 /// What the session needs besides the store.
@@ -108,7 +111,7 @@ pub async fn session_context(
 ) -> Result<SessionContext, SqlError> {
     let ctx = SessionContext::new_with_state(session_state(opts.threads)?);
     register_events(&ctx, store)?;
-    if names_findings(&ctx, sql) {
+    if names_findings_in(&ctx, sql) {
         let findings = ScanBuilder::new()
             .policy(opts.policy.clone())
             .threads(opts.threads.unwrap_or(0))
@@ -146,23 +149,47 @@ pub async fn scan_stream(
     let started = std::time::Instant::now();
     let builder = opts.builder().max_findings(max_findings);
     let mut stream = ctx.sql(&scan_sql(opts)).await?.execute_stream().await?;
-    let (mut parts, mut held) = (Vec::new(), 0u64);
+    // Each session's result, once. An engine may deliver a session twice (Ballista 55 does, after it
+    // reruns a stage whose executor was lost): identical copies are the same deterministic result and
+    // one is kept; copies that differ mean the run cannot be trusted.
+    let mut parts: std::collections::HashMap<String, tracehound_query::SessionScan> =
+        std::collections::HashMap::new();
+    let mut held = 0u64;
     while let Some(batch) = stream.next().await {
         for part in session_scans(&batch?)? {
+            match parts.get(&part.stats.session_id) {
+                Some(seen) if *seen == part => continue,
+                Some(_) => {
+                    return Err(SqlError::Incomplete(format!(
+                        "the engine returned session `{}` twice with different results",
+                        part.stats.session_id
+                    )))
+                }
+                None => {}
+            }
             held += part.findings.len() as u64;
+            parts.insert(part.stats.session_id.clone(), part);
             if held > max_findings {
-                // Assembling reports the limit with what to do; stop reading now.
-                parts.push(part);
                 break;
             }
-            parts.push(part);
         }
         if held > max_findings {
             break;
         }
     }
+    if held <= max_findings {
+        // Every stored event must be in exactly one session's result: a lost partition would
+        // otherwise pass for an archive with fewer sessions.
+        let got: u64 = parts.values().map(|p| p.events).sum();
+        let stored = store.manifest().total_events();
+        if got != stored {
+            return Err(SqlError::Incomplete(format!(
+                "the engine's results cover {got} of the store's {stored} events"
+            )));
+        }
+    }
     let input_bytes = store.manifest().inputs.iter().map(|i| i.size).sum();
-    Ok(builder.assemble(parts, input_bytes, started)?)
+    Ok(builder.assemble(parts.into_values().collect(), input_bytes, started)?)
 }
 
 /// [`scan_stream`] on local DataFusion.
@@ -210,9 +237,14 @@ fn register_findings(ctx: &SessionContext, findings: &[Finding]) -> Result<(), S
     Ok(())
 }
 
+/// Whether a statement reads the `findings` table.
+pub fn names_findings(sql: &str) -> bool {
+    names_findings_in(&SessionContext::new(), sql)
+}
+
 /// Whether the statement reads `findings`: the scan behind it costs a pass over the whole store, so it
 /// runs only when asked for. A statement that does not parse is left to DataFusion's error.
-fn names_findings(ctx: &SessionContext, sql: &str) -> bool {
+fn names_findings_in(ctx: &SessionContext, sql: &str) -> bool {
     let state = ctx.state();
     let dialect = state.config().options().sql_parser.dialect;
     let Ok(statement) = state.sql_to_statement(sql, &dialect) else {

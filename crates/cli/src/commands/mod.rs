@@ -1,4 +1,5 @@
 mod campaigns;
+mod cluster;
 mod contain;
 mod eval_case;
 mod export;
@@ -87,6 +88,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::EvalCase(args) => eval_case::run(args),
         Command::Postmortem(args) => postmortem::run(args),
         Command::Export(args) => export::run(args),
+        Command::Cluster(cmd) => cluster::run(cmd),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Completions { shell } => {
             use clap::CommandFactory;

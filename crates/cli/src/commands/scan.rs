@@ -14,8 +14,18 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let policy = super::policy::load(args.policy.as_deref())?;
     let min_severity = args.min_severity.as_deref().and_then(Severity::parse);
     let threads = crate::ui::ui().threads;
-    let result = match args.engine {
-        Engine::Native => {
+    let result = match (&args.cluster, args.engine) {
+        (Some(address), _) => {
+            let opts = tracehound_sql::ScanOptions {
+                policy,
+                min_severity,
+            };
+            tracehound_sql::runtime(threads)?.block_on(async {
+                let ctx = tracehound_cluster::connect(address, &store, threads).await?;
+                tracehound_cluster::scan(&ctx, &store, &opts, args.max_findings).await
+            })?
+        }
+        (None, Engine::Native) => {
             let mut builder = ScanBuilder::new()
                 .policy(policy)
                 .min_severity(min_severity)
@@ -25,7 +35,7 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
             }
             builder.build().run(&store)?
         }
-        Engine::Datafusion => {
+        (None, Engine::Datafusion) => {
             let opts = tracehound_sql::ScanOptions {
                 policy,
                 min_severity,

@@ -18,7 +18,22 @@ pub(crate) fn run(args: SqlArgs) -> anyhow::Result<ExitStatus> {
         policy: super::policy::load(args.policy.as_deref())?,
         threads: crate::ui::ui().threads,
     };
-    let (schema, batches) = tracehound_sql::run_blocking(&store, &args.query, &opts)?;
+    let (schema, batches) = match &args.cluster {
+        None => tracehound_sql::run_blocking(&store, &args.query, &opts)?,
+        Some(address) => {
+            if tracehound_sql::names_findings(&args.query) {
+                anyhow::bail!(
+                    "the `findings` table is the local scan's result and is not available on a cluster; \
+                     use `tracehound scan --cluster {address}`, or the `session_findings` and \
+                     `scan_findings` functions (docs/distributed.md)"
+                );
+            }
+            tracehound_sql::runtime(opts.threads)?.block_on(async {
+                let ctx = tracehound_cluster::connect(address, &store, opts.threads).await?;
+                tracehound_cluster::sql(&ctx, &args.query).await
+            })?
+        }
+    };
     let show = args.show_secrets;
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let rows = cells(&batches)?;

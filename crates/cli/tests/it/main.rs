@@ -1,5 +1,6 @@
 //! End-to-end tests of the `tracehound` binary: what a person running it sees, and its exit codes.
 
+mod cluster;
 mod compat;
 mod crash;
 mod evidence;

@@ -19,10 +19,11 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use datafusion::arrow::array::UInt32Array;
 use datafusion::arrow::array::{
     Array, ArrayRef, BinaryArray, ListBuilder, RecordBatch, StringArray, StringBuilder,
 };
-use datafusion::arrow::compute::{cast, concat_batches};
+use datafusion::arrow::compute::{cast, concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, SchemaRef};
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
@@ -174,7 +175,11 @@ impl Accumulator for SessionAccumulator {
                 }
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        self.batches.push(RecordBatch::try_new(schema, columns)?);
+        let batch = RecordBatch::try_new(schema, columns)?;
+        // The engine hands each group a slice of a larger batch; copy it out, so the state holds
+        // (and reports to the memory pool) only this session's rows, not the whole batch per group.
+        let all = UInt32Array::from_iter_values(0..batch.num_rows() as u32);
+        self.batches.push(take_record_batch(&batch, &all)?);
         Ok(())
     }
 

@@ -28,8 +28,10 @@ run() { # label pids... -- scan args...
   local pids=()
   while [ "$1" != "--" ]; do pids+=("$1"); shift; done
   shift
-  /usr/bin/time -f '%e %M' -o "$work/time" $bin scan --store "$store" --format jsonl -q "$@" > "$work/out.jsonl" || true
-  read -r secs kib < "$work/time"
+  local status=0
+  /usr/bin/time -f '%e %M' -o "$work/time" $bin scan --store "$store" --format jsonl -q "$@" > "$work/out.jsonl" 2> "$work/err" || status=$?
+  # time(1) puts "Command exited with non-zero status N" before its numbers on a failure.
+  read -r secs kib < <(tail -1 "$work/time")
   local cluster=0
   for p in "${pids[@]}"; do
     local hwm
@@ -38,6 +40,7 @@ run() { # label pids... -- scan args...
   done
   local same=no
   cmp -s "$work/out.jsonl" "$work/native.jsonl" && same=yes
+  [ "$status" -eq 0 ] || same="failed (exit $status): $(tail -c 200 "$work/err" | tr '\n|' '  ')"
   printf '| %s | %s | %d | %s | %s |\n' "$label" "$secs" $((kib / 1024)) \
     "$([ ${#pids[@]} -gt 0 ] && echo $((cluster / 1024)) || echo -)" "$same"
 }

@@ -130,7 +130,10 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// Run a Ballista scheduler or executor that knows tracehound's functions, for `scan --cluster`
     /// and `sql --cluster` over archives larger than one machine.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  tracehound cluster scheduler --bind 0.0.0.0:50050\n  tracehound cluster executor --scheduler sched.corp:50050 --bind-host 0.0.0.0\n  tracehound scan --store /mnt/archive/case-42 --cluster sched.corp:50050"
+    )]
     Cluster(ClusterCommand),
     /// Print a shell completion script.
     #[command(

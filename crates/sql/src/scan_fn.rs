@@ -131,6 +131,12 @@ struct SessionAccumulator {
     batches: Vec<RecordBatch>,
 }
 
+/// The batch's rows in buffers of their own: what [`Accumulator::size`] then reports is what they hold.
+fn compact(batch: &RecordBatch) -> Result<RecordBatch> {
+    let all = UInt32Array::from_iter_values(0..batch.num_rows() as u32);
+    Ok(take_record_batch(batch, &all)?)
+}
+
 fn store_schema() -> SchemaRef {
     tracehound_schema::arrow_schema()
 }
@@ -175,11 +181,10 @@ impl Accumulator for SessionAccumulator {
                 }
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let batch = RecordBatch::try_new(schema, columns)?;
         // The engine hands each group a slice of a larger batch; copy it out, so the state holds
         // (and reports to the memory pool) only this session's rows, not the whole batch per group.
-        let all = UInt32Array::from_iter_values(0..batch.num_rows() as u32);
-        self.batches.push(take_record_batch(&batch, &all)?);
+        self.batches
+            .push(compact(&RecordBatch::try_new(schema, columns)?)?);
         Ok(())
     }
 
@@ -236,7 +241,8 @@ impl Accumulator for SessionAccumulator {
         };
         for bytes in rows.iter().flatten() {
             for batch in StreamReader::try_new(Cursor::new(bytes), None)? {
-                self.batches.push(batch?);
+                // Decoded columns share the message's buffer; copied out for the same reason.
+                self.batches.push(compact(&batch?)?);
             }
         }
         Ok(())

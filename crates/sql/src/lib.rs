@@ -129,12 +129,7 @@ pub async fn session_context(
 /// Registers every SQL function of this crate on a context (the Ballista client does this on the
 /// context it is handed back, whose registry the remote constructor reset).
 pub fn register_functions(ctx: &SessionContext) -> Result<(), SqlError> {
-    for f in functions::all() {
-        ctx.register_udf(f);
-    }
-    ctx.register_udf(scan_fn::ScanFindings::udf());
-    ctx.register_udaf(scan_fn::SessionFindings::udaf());
-    Ok(())
+    register_functions_on(&mut *ctx.state_ref().write())
 }
 
 /// Every detector over every session, run by the engine behind `ctx` (local DataFusion, or a
@@ -155,7 +150,7 @@ pub async fn scan_stream(
     let mut parts: std::collections::HashMap<String, tracehound_query::SessionScan> =
         std::collections::HashMap::new();
     let mut held = 0u64;
-    while let Some(batch) = stream.next().await {
+    'read: while let Some(batch) = stream.next().await {
         for part in session_scans(&batch?)? {
             match parts.get(&part.stats.session_id) {
                 Some(seen) if *seen == part => continue,
@@ -170,11 +165,9 @@ pub async fn scan_stream(
             held += part.findings.len() as u64;
             parts.insert(part.stats.session_id.clone(), part);
             if held > max_findings {
-                break;
+                // Assembling reports the limit with what to do; stop reading now.
+                break 'read;
             }
-        }
-        if held > max_findings {
-            break;
         }
     }
     if held <= max_findings {

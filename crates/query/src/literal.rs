@@ -9,8 +9,9 @@ use aho_corasick::{AhoCorasick, Input, Match};
 /// owner's ([`prefix_clash`] checks).
 pub(crate) fn match_starts<'a>(
     ac: &'a AhoCorasick,
-    text: &'a str,
+    text: &'a (impl AsRef<[u8]> + ?Sized),
 ) -> impl Iterator<Item = Match> + 'a {
+    let text = text.as_ref();
     let mut at = 0;
     std::iter::from_fn(move || {
         let m = ac.find(Input::new(text).span(at..text.len()))?;

@@ -206,16 +206,39 @@ fn session_bytes(session: &Session) -> usize {
 /// Provenance of every argument value of every tool call of a session, keyed by the call's index in
 /// `session.events`.
 pub fn session_provenance(session: &Session) -> Vec<(usize, Vec<ValueProvenance>)> {
+    provenance_of(session, |_| true)
+}
+
+/// Whether a value names a target (a recipient, a site, an account, a file): the kinds an attacker
+/// plants and a model should never invent.
+pub(crate) fn is_target(kind: ValueKind) -> bool {
+    matches!(
+        kind,
+        ValueKind::Email | ValueKind::Url | ValueKind::Iban | ValueKind::Path
+    )
+}
+
+/// Provenance of the target values only ([`is_target`]), each exactly as [`session_provenance`] gives
+/// it. What a scan needs of a session with no injected output: only "from nowhere" can be found there,
+/// and only for targets. Most values are free text (email bodies, notes), so the automaton shrinks to a
+/// handful of patterns and its search to a vectorized prefilter.
+pub(crate) fn target_provenance(session: &Session) -> Vec<(usize, Vec<ValueProvenance>)> {
+    provenance_of(session, |v| is_target(v.kind))
+}
+
+fn provenance_of(
+    session: &Session,
+    keep: impl Fn(&ArgValue) -> bool,
+) -> Vec<(usize, Vec<ValueProvenance>)> {
     let calls: Vec<(usize, Vec<ArgValue>)> = session
         .events
         .iter()
         .enumerate()
         .filter(|(_, e)| e.kind == "tool_call")
         .map(|(i, e)| {
-            (
-                i,
-                e.args.as_deref().map(argument_values).unwrap_or_default(),
-            )
+            let mut values = e.args.as_deref().map(argument_values).unwrap_or_default();
+            values.retain(&keep);
+            (i, values)
         })
         .collect();
     let mut patterns: Vec<String> = calls
@@ -227,38 +250,56 @@ pub fn session_provenance(session: &Session) -> Vec<(usize, Vec<ValueProvenance>
     if patterns.is_empty() {
         return calls.into_iter().map(|(i, _)| (i, Vec::new())).collect();
     }
-    // The automaton holds each value's first PREFIX bytes, and every occurrence of a prefix is checked
-    // against the whole values that start with it: argument values run to kilobytes (email bodies),
-    // and an automaton of whole values was mostly states no search reaches, built per session (15 %
-    // of a scan). Values sharing a prefix share one pattern.
+    // The automaton holds each value's first PREFIX bytes (lower-cased), and every occurrence of a
+    // prefix is checked against the whole values that start with it: argument values run to kilobytes
+    // (email bodies), and an automaton of whole values was mostly states no search reaches, built per
+    // session (15 % of a scan). Values sharing a prefix share one pattern.
     const PREFIX: usize = 8;
-    fn prefix_of(v: &str) -> &[u8] {
-        &v.as_bytes()[..v.len().min(PREFIX)]
-    }
-    let mut prefixes: Vec<&[u8]> = patterns.iter().map(|p| prefix_of(p)).collect();
-    prefixes.sort_unstable();
-    prefixes.dedup();
-    // by_prefix[k]: the values (indexes into `patterns`) whose prefix is prefixes[k].
-    let mut by_prefix: Vec<Vec<usize>> = vec![Vec::new(); prefixes.len()];
-    for (p, value) in patterns.iter().enumerate() {
-        let k = prefixes
-            .binary_search(&prefix_of(value))
+    let prefixes: Vec<Vec<u8>> = patterns
+        .iter()
+        .map(|p| p.as_bytes()[..p.len().min(PREFIX)].to_ascii_lowercase())
+        .collect();
+    let mut keys: Vec<&[u8]> = prefixes.iter().map(Vec::as_slice).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    // by_prefix[k]: the values (indexes into `patterns`) whose prefix is keys[k].
+    let mut by_prefix: Vec<Vec<usize>> = vec![Vec::new(); keys.len()];
+    for (p, prefix) in prefixes.iter().enumerate() {
+        let k = keys
+            .binary_search(&prefix.as_slice())
             .expect("every prefix listed");
         by_prefix[k].push(p);
     }
+    // The search reports one prefix per position, the longest; the shorter ones that match there are
+    // its own prefixes. covers[k]: the keys that are prefixes of keys[k], itself included.
+    let covers: Vec<Vec<usize>> = keys
+        .iter()
+        .map(|key| {
+            (1..=key.len())
+                .filter_map(|l| keys.binary_search(&&key[..l]).ok())
+                .collect()
+        })
+        .collect();
     // A DFA searches a session's text several times faster than an NFA; its build cost is repaid on
     // sessions of more than a few KB. Measured on the 1 GiB scan: NFA 8.5 s, DFA 7.6 s.
+    let lowered = keys.len() <= 64;
     let kind = if session_bytes(session) > 16 << 10 {
         aho_corasick::AhoCorasickKind::DFA
     } else {
         aho_corasick::AhoCorasickKind::ContiguousNFA
     };
+    // Letter case does not matter ("MARK@EXAMPLE.COM" is the address "mark@example.com"), but neither
+    // a case-insensitive automaton nor an overlapping search gets a vectorized prefilter: both step
+    // through every byte. For up to 64 prefixes (Teddy's limit; a session's targets alone are about
+    // 20) the text is lower-cased into a buffer and searched case-sensitively for the leftmost-longest
+    // prefix at each position, which lets the prefilter skip (1 GiB scan: 4.2 s to 3.7 s).
     let ac = AhoCorasick::builder()
         .kind(Some(kind))
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .build(&prefixes)
+        .ascii_case_insensitive(!lowered)
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(&keys)
         .expect("patterns build");
+    let mut lower = Vec::new();
     // seen[p] = (event index, offset) of each event containing pattern p, in session order, with the
     // offset of its first occurrence there.
     let n = patterns.len();
@@ -277,35 +318,48 @@ pub fn session_provenance(session: &Session) -> Vec<(usize, Vec<ValueProvenance>
         }
         let bytes = text.as_bytes();
         found.iter_mut().for_each(|f| *f = false);
-        for m in ac.find_overlapping_iter(text) {
-            for &p in &by_prefix[m.pattern().as_usize()] {
-                if found[p] {
-                    continue;
-                }
-                let value = patterns[p].as_bytes();
-                let end = m.start() + value.len();
-                if !bytes
-                    .get(m.start()..end)
-                    .is_some_and(|w| w.eq_ignore_ascii_case(value))
-                {
-                    continue;
-                }
-                // Short values count only as whole tokens: "13" in "id '13'", not in "2013".
-                if value.len() < 6 {
-                    let before = m.start().checked_sub(1).map(|i| bytes[i]);
-                    let after = bytes.get(end).copied();
-                    // Dates, times, versions and paths glue tokens with these: "13" is not in
-                    // "2024-05-13".
-                    let glued = |b: u8| {
-                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'/' | b':' | b'_')
-                    };
-                    if before.is_some_and(glued) || after.is_some_and(glued) {
-                        continue;
-                    }
-                }
-                found[p] = true;
-                seen[p].push((i, m.start()));
+        // Prefixes come in the order they start, so for each value the first that checks out is its
+        // first occurrence.
+        let haystack = if lowered {
+            lower.clear();
+            lower.extend(bytes.iter().map(u8::to_ascii_lowercase));
+            lower.as_slice()
+        } else {
+            bytes
+        };
+        let hits = crate::literal::match_starts(&ac, haystack).flat_map(|m| {
+            covers[m.pattern().as_usize()]
+                .iter()
+                .flat_map(|&k| &by_prefix[k])
+                .map(move |&p| (m.start(), p))
+        });
+        for (start, p) in hits {
+            if found[p] {
+                continue;
             }
+            let value = patterns[p].as_bytes();
+            let end = start + value.len();
+            if !bytes
+                .get(start..end)
+                .is_some_and(|w| w.eq_ignore_ascii_case(value))
+            {
+                continue;
+            }
+            // Short values count only as whole tokens: "13" in "id '13'", not in "2013".
+            if value.len() < 6 {
+                let before = start.checked_sub(1).map(|i| bytes[i]);
+                let after = bytes.get(end).copied();
+                // Dates, times, versions and paths glue tokens with these: "13" is not in
+                // "2024-05-13".
+                let glued = |b: u8| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'/' | b':' | b'_')
+                };
+                if before.is_some_and(glued) || after.is_some_and(glued) {
+                    continue;
+                }
+            }
+            found[p] = true;
+            seen[p].push((i, start));
         }
     }
     let index = |v: &str| patterns.binary_search_by(|p| p.as_str().cmp(v)).ok();
@@ -419,6 +473,75 @@ mod tests {
             .find(|p| p.value.value == "mark.black-9999@gmail.com")
             .unwrap();
         assert!(!planted.in_trusted);
+    }
+
+    /// A value's prefix can be a prefix of another's found at the same place, and past 64 prefixes the
+    /// search runs case-insensitively on the original text: every value must be found at its first
+    /// occurrence either way.
+    #[test]
+    fn origins_are_exact_for_nested_prefixes_and_either_search() {
+        for fillers in [0, 70] {
+            let mut args = serde_json::json!({
+                "urls": ["https://a.example/reports/2024/q1", "https://a.example/reports/2024/q2"],
+                "path": "/srv/data/exports/customers.csv",
+                "vendor": "ACME",
+                "payee": "ACME Corp Ltd",
+            });
+            for k in 0..fillers {
+                args[format!("f{k}")] = format!("filler value number {k:03}").into();
+            }
+            let session = Session {
+                id: "s".into(),
+                events: vec![
+                    event(
+                        0,
+                        "user_message",
+                        Some("Compare HTTPS://A.EXAMPLE/REPORTS/2024/Q2 with last year."),
+                        None,
+                    ),
+                    event(
+                        1,
+                        "tool_result",
+                        Some("Invoice from ACME Corp Ltd; see https://a.example/reports/2024/q1 and /srv/data/exports/customers.csv"),
+                        None,
+                    ),
+                    event(2, "tool_call", None, Some(&args.to_string())),
+                ],
+            };
+            let prov = session_provenance(&session);
+            let values = &prov[0].1;
+            assert!(values.len() >= 5 + fillers, "{fillers} fillers");
+            let origin = |v: &str| {
+                values
+                    .iter()
+                    .find(|p| p.value.value == v)
+                    .unwrap_or_else(|| panic!("no value {v}"))
+                    .origin
+                    .as_ref()
+                    .map(|o| (o.seq, o.offset))
+            };
+            assert_eq!(
+                origin("https://a.example/reports/2024/q2"),
+                Some((0, 8)),
+                "{fillers}"
+            );
+            assert_eq!(
+                origin("https://a.example/reports/2024/q1"),
+                Some((1, 32)),
+                "{fillers}"
+            );
+            assert_eq!(
+                origin("/srv/data/exports/customers.csv"),
+                Some((1, 70)),
+                "{fillers}"
+            );
+            // "acme" is a prefix of the prefix "acme cor", which is what the search reports there.
+            assert_eq!(origin("ACME"), Some((1, 13)), "{fillers}");
+            assert_eq!(origin("ACME Corp Ltd"), Some((1, 13)), "{fillers}");
+            if fillers > 0 {
+                assert_eq!(origin("filler value number 001"), None);
+            }
+        }
     }
 
     #[test]

@@ -255,7 +255,7 @@ fn scan_session(session: &Session, policy: &Policy, min: Option<Severity>) -> Se
         out.first_ts = Some(out.first_ts.map_or(ts, |f: i64| f.min(ts)));
         out.last_ts = Some(out.last_ts.map_or(ts, |l: i64| l.max(ts)));
     }
-    let analysis = Analysis::new(session, policy);
+    let analysis = Analysis::for_scan(session, policy);
     for d in &registry() {
         d.check(&analysis, &mut out.findings);
     }

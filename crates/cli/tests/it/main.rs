@@ -149,6 +149,45 @@ fn testdata(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// A scan computes less provenance than a timeline (only targets, in sessions without a flagged output)
+/// and must find exactly what the whole analysis finds, session by session: on every detector's
+/// fixtures and on the bundled sample. Checked against a mutation that gives every session only its
+/// targets (the injected sessions then lose their `tool_call_argument_from_injected_output` findings).
+#[test]
+fn the_scans_narrower_analysis_finds_what_the_whole_analysis_finds() {
+    use tracehound_query::{session_findings, Analysis, Policy, Store};
+    let policy = Policy::load(&testdata("detectors/policy.toml")).unwrap();
+    let mut compared = 0;
+    let mut with_provenance_findings = 0;
+    for input in ["detectors/cases.jsonl", "sample/finance-agent.jsonl"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ingest_to(dir.path(), &testdata(input));
+        let store = Store::open(Path::new(&store)).unwrap();
+        for bucket in store.buckets() {
+            store
+                .bucket_sessions(bucket, |session| {
+                    let whole = session_findings(&Analysis::new(&session, &policy));
+                    let scan = session_findings(&Analysis::for_scan(&session, &policy));
+                    assert_eq!(scan, whole, "session {}", session.id);
+                    compared += 1;
+                    with_provenance_findings += whole
+                        .iter()
+                        .filter(|f| {
+                            f.detector == "tool_call_argument_from_injected_output"
+                                || f.detector == "argument_matches_nothing"
+                        })
+                        .count();
+                })
+                .unwrap();
+        }
+    }
+    assert!(compared >= 20, "{compared} sessions compared");
+    assert!(
+        with_provenance_findings >= 2,
+        "nothing provenance-based compared"
+    );
+}
+
 /// Every detector's hits and near misses: `testdata/detectors/cases.jsonl` holds, per detector, a
 /// session that must trigger it and one that must not; `expected.txt` is the reviewed snapshot of the
 /// findings (`UPDATE_SNAPSHOTS=1` rewrites it).

@@ -1,6 +1,6 @@
 use super::{args_evidence, finding_at, Analysis, Detector};
 use crate::finding::{Finding, Severity};
-use crate::provenance::ValueKind;
+use crate::provenance::is_target;
 
 /// What it does: reports tool calls with a target-like argument (email address, URL, IBAN, path) that
 /// appears nowhere earlier in the conversation: not in the system prompt, the user's messages, or any
@@ -29,12 +29,7 @@ impl Detector for ArgumentMatchesNothing {
             let orphans: Vec<_> = values
                 .iter()
                 .filter(|v| v.origin.is_none())
-                .filter(|v| {
-                    matches!(
-                        v.value.kind,
-                        ValueKind::Email | ValueKind::Url | ValueKind::Iban | ValueKind::Path
-                    )
-                })
+                .filter(|v| is_target(v.value.kind))
                 .collect();
             if orphans.is_empty() {
                 continue;

@@ -286,6 +286,10 @@ fn select_rows(store: &Store, sel: &Selection) -> Result<RecordBatch, EvidenceEr
                 path: path.clone(),
                 source,
             })?;
+            let batch = conform(batch, &schema).map_err(|source| EvidenceError::Arrow {
+                path: path.clone(),
+                source,
+            })?;
             let mask: BooleanArray = match sel {
                 Selection::Sessions(_) => {
                     let ids = batch
@@ -657,3 +661,23 @@ Check it:  tracehound verify ARCHIVE --seal <the seal printed when it was writte
 or:        cd ARCHIVE && sha256sum -c SHA256SUMS
 The seal is the SHA-256 of manifest.json; keep it in the case notes, apart from the archive.
 ";
+
+/// A batch in the current schema: files of an older schema version lack the columns added since (all
+/// nullable, derived ones), which are null in the copy.
+fn conform(
+    batch: arrow_array::RecordBatch,
+    schema: &arrow_schema::SchemaRef,
+) -> Result<arrow_array::RecordBatch, arrow_schema::ArrowError> {
+    if batch.schema().fields().len() == schema.fields().len() {
+        return Ok(batch);
+    }
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) => c.clone(),
+            None => arrow_array::new_null_array(f.data_type(), batch.num_rows()),
+        })
+        .collect();
+    arrow_array::RecordBatch::try_new(schema.clone(), columns)
+}

@@ -419,6 +419,9 @@ impl Ingest {
         let finished_at = now();
         manifest.updated = finished_at.clone();
         manifest.tool_version = env!("CARGO_PKG_VERSION").to_string();
+        // A store continued from an older version now holds files of this one: older tracehounds must
+        // refuse it (readers of this version read both kinds of file).
+        manifest.schema_version = tracehound_schema::SCHEMA_VERSION;
         manifest.inputs.extend(
             reports
                 .iter()

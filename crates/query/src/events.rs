@@ -43,6 +43,11 @@ pub struct EventRow {
     pub source_offset: u64,
     pub source_pointer: String,
     pub attributes: Option<String>,
+    /// What ingest's literal passes found in the text, as stored (`text_features`); `None` in files
+    /// written before the column. Decode with `TextFeatures::decode`, which also refuses another
+    /// version's value. Not part of any output: it is derived from the text.
+    #[serde(skip)]
+    pub features: Option<u64>,
 }
 
 impl EventRow {
@@ -118,6 +123,10 @@ fn rows(batch: &RecordBatch, out: &mut Vec<EventRow>, only: Option<&str>) {
     let cost = col(columns::COST_USD).as_primitive::<Float64Type>();
     let line = col(columns::SOURCE_LINE).as_primitive::<UInt64Type>();
     let offset = col(columns::SOURCE_OFFSET).as_primitive::<UInt64Type>();
+    // Files of schema version 1 have no features; their events are analysed from the text alone.
+    let features = batch
+        .column_by_name(columns::TEXT_FEATURES)
+        .map(|c| c.as_primitive::<UInt64Type>());
     for i in 0..batch.num_rows() {
         if only.is_some_and(|id| session.value(i) != id) {
             continue;
@@ -149,6 +158,7 @@ fn rows(batch: &RecordBatch, out: &mut Vec<EventRow>, only: Option<&str>) {
             source_offset: offset.value(i),
             source_pointer: ptr.value(i).to_string(),
             attributes: opt(attrs, i),
+            features: features.and_then(|f| f.is_valid(i).then(|| f.value(i))),
         });
     }
 }

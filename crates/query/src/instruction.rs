@@ -10,6 +10,9 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+use tracehound_schema::features::{
+    hidden_chars, hidden_cue, triggered_cues, TextFeatures, CUE_TRIGGERS,
+};
 
 /// One cue found in the text, with its byte span.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -31,16 +34,19 @@ struct Pattern {
     cue: &'static str,
     weight: f64,
     re: Regex,
-    /// Words one of which every match contains (ASCII, matched case-insensitively). A text without any
-    /// of them cannot match, so the regex is not run on it. Empty: always run.
-    triggers: &'static [&'static str],
+    /// The pattern's bit in `features::CUE_TRIGGERS`: every match contains one of that entry's trigger
+    /// words, so a text without any cannot match and the regex is not run on it. `None`: always run.
+    trigger_bit: Option<u32>,
 }
 
 fn p(cue: &'static str, weight: f64, re: &str) -> Pattern {
     Pattern {
         cue,
         weight,
-        triggers: triggers_of(cue),
+        trigger_bit: CUE_TRIGGERS
+            .iter()
+            .position(|(c, _)| *c == cue)
+            .map(|i| i as u32),
         // A larger lazy-DFA cache: with the default, these case-insensitive patterns with bounded
         // repetitions thrashed the cache and fell back to the PikeVM (perf: 60 % of a 1 GiB scan).
         // 16 MiB against 64 MiB: 13.1 s and 414 MiB peak against 12.2 s and 516 MiB.
@@ -98,126 +104,9 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     ]
 });
 
-/// The trigger words of each cue; kept beside the patterns they guard so a pattern change shows here.
-fn triggers_of(cue: &str) -> &'static [&'static str] {
-    match cue {
-        "overrides_prior_instructions" => &["ignore", "disregard", "forget", "override", "bypass"],
-        "fake_role_or_delimiter" => &[
-            "<|",
-            "[inst",
-            "[/inst",
-            "<<sys",
-            "<</sys",
-            "system",
-            "admin",
-            "<information",
-            "</information",
-            "<instruction",
-            "</instruction",
-            "<important",
-            "</important",
-            "<sys>",
-            "</sys>",
-            "<prompt",
-            "</prompt",
-            "assistant",
-        ],
-        "addresses_the_model" => &[
-            "to you",
-            "dear",
-            "hey",
-            "attention",
-            "note to",
-            "note for",
-            "message to",
-            "message for",
-            "you are now",
-            "as a",
-            "ai ",
-            "ai,",
-            "llm",
-            "language model",
-            "gpt",
-            "claude",
-            "gemini",
-            "llama",
-            "command",
-        ],
-        "hijacks_the_task" => &[
-            "before",
-            "the task",
-            "task",
-            "goal",
-            "objective",
-            "instruction",
-            "mission",
-            "after you do",
-            "after doing",
-            "after completing",
-            "instead",
-            "from now on",
-            "do the following",
-            "strictly adhere",
-        ],
-        "asks_for_secrecy" => &["do not", "don't", "never", "without"],
-        "urgency" => &[
-            "important",
-            "urgent",
-            "immediately",
-            "must do",
-            "must be done",
-        ],
-        "action_on_outside_target" => &[
-            "send", "forward", "transfer", "wire", "pay", "email", "e-mail", "post", "upload",
-            "share", "invite", "delete", "remove", "grant",
-        ],
-        "exfiltration_link" => &["!["],
-        _ => &[],
-    }
-}
-
-/// One automaton over every pattern's triggers: a single pass over a text tells which patterns can
-/// match it. Before it, nine regex passes over every tool output were 40 % of a scan.
-static TRIGGERS: LazyLock<(aho_corasick::AhoCorasick, Vec<usize>)> = LazyLock::new(|| {
-    let mut words = Vec::new();
-    let mut owner = Vec::new();
-    for (i, pat) in PATTERNS.iter().enumerate() {
-        for t in pat.triggers {
-            words.push(*t);
-            owner.push(i);
-        }
-    }
-    // Leftmost-longest, non-overlapping: an overlapping search reported every occurrence of every
-    // common trigger word (20 % of a scan).
-    let ac = aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-        .build(&words)
-        .expect("static triggers");
-    (ac, owner)
-});
-
-/// Characters a human reader does not see: zero-width, bidi controls, Unicode tags.
-fn hidden_char(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}')
-}
-
-/// The hidden characters of `text` with their byte offsets. Every one of them is encoded in UTF-8 with
-/// a lead byte of 0xE2 (U+2000..U+2FFF), 0xEF (U+FEFF) or 0xF3 (the tags), and lead bytes never occur
-/// inside another character, so a SIMD search for those three bytes finds every candidate. Decoding
-/// every character of every tool output instead was 11 % of a scan.
-fn hidden_chars(text: &str) -> Vec<(usize, char)> {
-    memchr::memchr3_iter(0xE2, 0xEF, 0xF3, text.as_bytes())
-        .filter_map(|at| {
-            let c = text[at..].chars().next()?;
-            hidden_char(c).then_some((at, c))
-        })
-        .collect()
-}
-
 /// Scores `text`. Runs in one pass per pattern; cheap enough for every tool output of an archive.
 pub fn instruction_score(text: &str) -> InstructionScore {
-    score_with_floor(text, 0.0).unwrap_or_default()
+    score_with_floor(text, 0.0, None).unwrap_or_default()
 }
 
 /// Like [`instruction_score`], but gives up (`None`) as soon as the cues a text could possibly hold
@@ -225,33 +114,35 @@ pub fn instruction_score(text: &str) -> InstructionScore {
 /// an upper bound of the score. A scan only needs to know which outputs reach the threshold; most
 /// outputs are ruled out without running a single regex (1 GiB scan: see docs/benchmarks.md).
 pub fn instruction_score_at_least(text: &str, floor: f64) -> Option<InstructionScore> {
-    score_with_floor(text, floor)
+    score_with_floor(text, floor, None)
 }
 
-fn score_with_floor(text: &str, floor: f64) -> Option<InstructionScore> {
+/// Like [`instruction_score_at_least`], with the text's features when ingest stored them (the same
+/// result, without the literal passes over the text).
+pub(crate) fn instruction_score_with(
+    text: &str,
+    floor: f64,
+    features: Option<TextFeatures>,
+) -> Option<InstructionScore> {
+    score_with_floor(text, floor, features)
+}
+
+fn score_with_floor(
+    text: &str,
+    floor: f64,
+    features: Option<TextFeatures>,
+) -> Option<InstructionScore> {
     let mut cues = Vec::new();
     // Measured: one RegexSet over all patterns was slower (30 s vs 14 s on a 1 GiB scan): the combined
     // automaton is too large for the lazy DFA's cache. Trigger words decide which regexes run at all.
-    let (ac, owner) = &*TRIGGERS;
-    let mut run: Vec<bool> = PATTERNS.iter().map(|p| p.triggers.is_empty()).collect();
-    let mut pending = run.iter().filter(|r| !**r).count();
-    // Every start, not every non-overlapping match: "must do" hid the "do not" of "you must do not
-    // tell the user", and the secrecy pattern never ran.
-    for m in crate::literal::match_starts(ac, text) {
-        let i = owner[m.pattern().as_usize()];
-        if !run[i] {
-            run[i] = true;
-            pending -= 1;
-            if pending == 0 {
-                break;
-            }
-        }
-    }
-    let hidden = hidden_chars(text);
-    let tags = hidden
+    let (triggered, hidden_cue) = match features {
+        Some(f) => (f.cues, f.hidden),
+        None => (triggered_cues(text), hidden_cue(&hidden_chars(text))),
+    };
+    let run: Vec<bool> = PATTERNS
         .iter()
-        .any(|(_, c)| ('\u{E0000}'..='\u{E007F}').contains(c));
-    let hidden_cue = tags || hidden.len() >= 3;
+        .map(|p| p.trigger_bit.is_none_or(|b| triggered & (1 << b) != 0))
+        .collect();
     if floor > 0.0 {
         let mut bound = 1.0;
         for (pat, r) in PATTERNS.iter().zip(&run) {
@@ -287,13 +178,17 @@ fn score_with_floor(text: &str, floor: f64) -> Option<InstructionScore> {
         }
     }
     if hidden_cue {
-        let (start, last) = (hidden[0].0, hidden[hidden.len() - 1]);
-        cues.push(Cue {
-            cue: "hidden_text",
-            start,
-            end: last.0 + last.1.len_utf8(),
-            weight: HIDDEN_WEIGHT,
-        });
+        // Where the hidden characters are matters only now, for the few outputs that may score.
+        // (A stored value that claims hidden text where there is none adds no cue.)
+        let hidden = hidden_chars(text);
+        if let (Some(first), Some(last)) = (hidden.first(), hidden.last()) {
+            cues.push(Cue {
+                cue: "hidden_text",
+                start: first.0,
+                end: last.0 + last.1.len_utf8(),
+                weight: HIDDEN_WEIGHT,
+            });
+        }
     }
     cues.sort_by_key(|c| (c.start, c.end));
     // An injection is a passage: its cues sit together. The score is that of the strongest cluster of
@@ -399,33 +294,14 @@ mod tests {
         assert!(cues("Reply with the code [instead. Thanks").contains(&"hijacks_the_task"));
         // Triggers that share a start are found only as the longest, so none may be a prefix of
         // another cue's.
-        let triggers: Vec<(&str, &str)> = PATTERNS
+        let triggers: Vec<(&str, &str)> = CUE_TRIGGERS
             .iter()
-            .flat_map(|p| p.triggers.iter().map(move |t| (*t, p.cue)))
+            .flat_map(|(cue, words)| words.iter().map(move |t| (*t, *cue)))
             .collect();
         assert_eq!(crate::literal::prefix_clash(&triggers), None);
-    }
-
-    #[test]
-    fn hidden_chars_by_lead_byte_equal_decoding_every_char() {
-        let text = "plain \u{200B}a\u{202E}b\u{2066}\u{2069}c \u{FEFF} \u{E0041}\u{E007F} curly \u{201C}q\u{201D} \u{2014} \u{EFFF} \u{F3A0}\u{FFFD} \u{1F600} \u{2060}\u{2064}\u{2065}";
-        let slow: Vec<(usize, char)> = text
-            .char_indices()
-            .filter(|(_, c)| hidden_char(*c))
-            .collect();
-        assert_eq!(hidden_chars(text), slow);
-        assert_eq!(slow.len(), 9, "{slow:?}");
-        for c in [
-            '\u{200B}',
-            '\u{200F}',
-            '\u{202A}',
-            '\u{2069}',
-            '\u{FEFF}',
-            '\u{E0000}',
-            '\u{E007F}',
-        ] {
-            let t = format!("x{c}y");
-            assert_eq!(hidden_chars(&t), vec![(1, c)], "{:X}", c as u32);
+        // Every listed cue guards a pattern of that name.
+        for (cue, _) in CUE_TRIGGERS {
+            assert!(PATTERNS.iter().any(|p| p.cue == *cue), "{cue}");
         }
     }
 

@@ -1,24 +1,9 @@
-//! Literal passes that decide which patterns can match a text (instruction trigger words, secret
-//! hints): one Aho-Corasick search whose matches say which regexes are worth running.
+//! The literal search every pass that decides which patterns can match a text shares (instruction
+//! trigger words and secret hints, in `tracehound_schema::features`; argument values, in provenance).
 
-use aho_corasick::{AhoCorasick, Input, Match};
-
-/// Every match of `ac` in `text`, each search resuming one byte after the last match's start instead
-/// of at its end, so a literal cannot hide another that overlaps it ("must do not tell",
-/// "sk-----BEGIN "). At one start only one match is reported, so no literal may be a prefix of another
-/// owner's ([`prefix_clash`] checks).
-pub(crate) fn match_starts<'a>(
-    ac: &'a AhoCorasick,
-    text: &'a (impl AsRef<[u8]> + ?Sized),
-) -> impl Iterator<Item = Match> + 'a {
-    let text = text.as_ref();
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        let m = ac.find(Input::new(text).span(at..text.len()))?;
-        at = m.start() + 1;
-        Some(m)
-    })
-}
+/// Every match, each search resuming one byte after the last match's start, so a literal cannot hide
+/// another that overlaps it. Shared with ingest, which runs the same passes into `text_features`.
+pub(crate) use tracehound_schema::features::match_starts;
 
 /// A literal that is a prefix of a literal of another owner, which [`match_starts`] would hide where
 /// both start: `(shorter, longer)`.

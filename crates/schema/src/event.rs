@@ -31,6 +31,7 @@ pub mod columns {
     pub const SOURCE_POINTER: &str = "source_pointer";
     pub const ATTRIBUTES: &str = "attributes";
     pub const MESSAGE_ID: &str = "message_id";
+    pub const TEXT_FEATURES: &str = "text_features";
 }
 
 /// The Arrow schema of the `events` table. Column order is part of the contract: readers may rely on it.
@@ -71,6 +72,10 @@ pub fn arrow_schema() -> SchemaRef {
         // Beyond the contract's names: the provider's id of the model response an event belongs to.
         // Usage is counted once per response id (Claude Code repeats it on every block's line).
         utf8(MESSAGE_ID, true),
+        // Derived, not recorded: what the detectors' literal passes found in the text
+        // (`features::TextFeatures`, with its version). Absent from version 1 files; null where not
+        // computed. Readers may always recompute it.
+        Field::new(TEXT_FEATURES, DataType::UInt64, true),
     ]))
 }
 

@@ -1,7 +1,12 @@
 use std::path::{Path, PathBuf};
 
 /// Version of the store format (schema plus layout). Bumped on any change a reader must know about.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: the `text_features` column (files of version 1 have none; readers recompute).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest version this tracehound reads. A store of version 1 is read as it is, and an ingest into
+/// it adds files of the current version.
+pub const OLDEST_READABLE_SCHEMA_VERSION: u32 = 1;
 
 /// Buckets of a new store. Fixed for the store's life (recorded in the manifest) because the bucket of a
 /// session must not move between ingests. 32 keeps a 1 GiB archive at roughly 10 MB of Parquet per bucket

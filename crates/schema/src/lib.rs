@@ -5,11 +5,13 @@
 //! of the store format and bumps [`SCHEMA_VERSION`].
 
 mod event;
+pub mod features;
 mod layout;
 mod manifest;
 
 pub use event::{arrow_schema, columns, Event, EventKind, LinkMethod, SourceFormat};
 pub use layout::{
-    bucket_dir, bucket_of, stable_hash, StoreLayout, DEFAULT_BUCKETS, SCHEMA_VERSION,
+    bucket_dir, bucket_of, stable_hash, StoreLayout, DEFAULT_BUCKETS,
+    OLDEST_READABLE_SCHEMA_VERSION, SCHEMA_VERSION,
 };
 pub use manifest::{InputEntry, Manifest, ManifestError, RunEntry, StoreFile};

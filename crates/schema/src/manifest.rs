@@ -2,7 +2,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::SCHEMA_VERSION;
+use crate::{OLDEST_READABLE_SCHEMA_VERSION, SCHEMA_VERSION};
 
 /// Errors reading or writing a store manifest.
 #[derive(Debug, thiserror::Error)]
@@ -20,9 +20,9 @@ pub enum ManifestError {
         source: serde_json::Error,
     },
     #[error(
-        "store `{path}` has schema version {found}, older than the version {expected} this tracehound \
-         reads; re-ingest the raw logs into a new store with this version (the old store is left as it \
-         is), or read it with the tracehound that wrote it"
+        "store `{path}` has schema version {found}, older than version {expected}, the oldest this \
+         tracehound reads; re-ingest the raw logs into a new store with this version (the old store is \
+         left as it is), or read it with the tracehound that wrote it"
     )]
     OlderVersion {
         path: String,
@@ -31,7 +31,7 @@ pub enum ManifestError {
     },
     #[error(
         "store `{path}` has schema version {found}, written by a newer tracehound than this one (which \
-         reads version {expected}); upgrade tracehound to read it"
+         reads versions up to {expected}); upgrade tracehound to read it"
     )]
     NewerVersion {
         path: String,
@@ -138,22 +138,19 @@ impl Manifest {
                 source,
             })?;
         let (path_s, found) = (path.display().to_string(), version.schema_version);
-        match found.cmp(&SCHEMA_VERSION) {
-            std::cmp::Ordering::Less => {
-                return Err(ManifestError::OlderVersion {
-                    path: path_s,
-                    found,
-                    expected: SCHEMA_VERSION,
-                })
-            }
-            std::cmp::Ordering::Greater => {
-                return Err(ManifestError::NewerVersion {
-                    path: path_s,
-                    found,
-                    expected: SCHEMA_VERSION,
-                })
-            }
-            std::cmp::Ordering::Equal => {}
+        if found < OLDEST_READABLE_SCHEMA_VERSION {
+            return Err(ManifestError::OlderVersion {
+                path: path_s,
+                found,
+                expected: OLDEST_READABLE_SCHEMA_VERSION,
+            });
+        }
+        if found > SCHEMA_VERSION {
+            return Err(ManifestError::NewerVersion {
+                path: path_s,
+                found,
+                expected: SCHEMA_VERSION,
+            });
         }
         serde_json::from_str(&text)
             .map(Some)

@@ -48,14 +48,25 @@ fn the_v1_store_reads_as_a_fresh_ingest_of_the_same_logs() {
         }
         v
     };
-    let old_info = info(old);
+    let mut old_info = info(old);
     assert_eq!(old_info["events"], 23);
+    // What schema 2 changed: the version, and the bytes of the features column.
+    assert_eq!(old_info["schema_version"], 1);
+    let mut fresh_info = info(fresh);
+    assert_eq!(
+        fresh_info["schema_version"],
+        tracehound_schema::SCHEMA_VERSION
+    );
+    for changed in ["schema_version", "store_bytes"] {
+        old_info.as_object_mut().unwrap().remove(changed);
+        fresh_info.as_object_mut().unwrap().remove(changed);
+    }
     let written_by = ok(&["info", "--store", old, "--format", "json"]);
     assert!(
         written_by.contains("\"tool_version\": \"0.1.0\""),
         "{written_by}"
     );
-    assert_eq!(old_info, info(fresh));
+    assert_eq!(old_info, fresh_info);
     for args in [
         &["scan", "--format", "jsonl"][..],
         &["timeline", "fin-0001", "--format", "jsonl"],
@@ -73,6 +84,58 @@ fn the_v1_store_reads_as_a_fresh_ingest_of_the_same_logs() {
     ok(&["verify", "--store", old]);
 }
 
+/// An ingest into a v1 store adds files of the current version beside the old ones: the manifest's
+/// version rises (so a v1-only tracehound refuses the mixed store instead of misreading it), and a scan
+/// over old files without features and new files with them finds what a fresh store of the same logs
+/// finds.
+#[test]
+fn a_v1_store_continued_by_this_version_scans_as_a_fresh_store() {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let continued = dir.path().join("continued");
+    copy_dir(&testdata("compat/v1"), &continued);
+    let continued = continued.to_str().unwrap();
+    let fresh = dir.path().join("fresh");
+    let fresh = fresh.to_str().unwrap();
+    let ok = |args: &[&str]| {
+        let out = at_root(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+    let more = "testdata/detectors/cases.jsonl";
+    ok(&["ingest", more, "--store", continued, "-q"]);
+    ok(&["ingest", "testdata/sample", "--store", fresh, "-q"]);
+    ok(&["ingest", more, "--store", fresh, "-q"]);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(continued).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest["schema_version"],
+        tracehound_schema::SCHEMA_VERSION
+    );
+    let scan = |store: &str| ok(&["scan", "--store", store, "--format", "jsonl"]);
+    let (a, b) = (scan(continued), scan(fresh));
+    assert!(a.lines().count() > 10, "{a}");
+    assert_eq!(a, b);
+}
+
 #[test]
 fn older_and_newer_schema_versions_are_refused_with_what_to_do() {
     let refuse = |store: &Path| {
@@ -82,7 +145,7 @@ fn older_and_newer_schema_versions_are_refused_with_what_to_do() {
     };
     let v0 = refuse(&testdata("compat/v0"));
     assert!(
-        v0.contains("schema version 0, older than the version 1"),
+        v0.contains("schema version 0, older than version 1, the oldest"),
         "{v0}"
     );
     assert!(v0.contains("re-ingest the raw logs"), "{v0}");

@@ -10,7 +10,7 @@ use super::{sample, testdata, text, tracehound};
 
 /// The documented type of every column (docs/ARCHITECTURE.md, "Reading the store elsewhere"), as
 /// (column, DuckDB, pyarrow, Polars).
-const TYPES: [(&str, &str, &str, &str); 27] = [
+const TYPES: [(&str, &str, &str, &str); 28] = [
     ("session_id", "VARCHAR", "string", "String"),
     ("seq", "UINTEGER", "uint32", "UInt32"),
     (
@@ -43,6 +43,7 @@ const TYPES: [(&str, &str, &str, &str); 27] = [
     ("source_pointer", "VARCHAR", "string", "String"),
     ("attributes", "VARCHAR", "string", "String"),
     ("message_id", "VARCHAR", "string", "String"),
+    ("text_features", "UBIGINT", "uint64", "UInt64"),
 ];
 
 const QUERY: &str = "SELECT kind, count(*) AS n, count(DISTINCT session_id) AS sessions, \

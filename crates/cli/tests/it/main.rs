@@ -150,15 +150,18 @@ fn testdata(rel: &str) -> PathBuf {
 }
 
 /// A scan computes less provenance than a timeline (only targets, in sessions without a flagged output)
-/// and must find exactly what the whole analysis finds, session by session: on every detector's
-/// fixtures and on the bundled sample. Checked against a mutation that gives every session only its
-/// targets (the injected sessions then lose their `tool_call_argument_from_injected_output` findings).
+/// and takes the literal passes' results from the stored `text_features`; it must find exactly what
+/// the whole analysis of the text alone finds, session by session: on every detector's fixtures and on
+/// the bundled sample. Checked against mutations that give every session only its targets (the
+/// injected sessions then lose their `tool_call_argument_from_injected_output` findings) and that drop
+/// the stored hidden-text bit.
 #[test]
 fn the_scans_narrower_analysis_finds_what_the_whole_analysis_finds() {
     use tracehound_query::{session_findings, Analysis, Policy, Store};
     let policy = Policy::load(&testdata("detectors/policy.toml")).unwrap();
     let mut compared = 0;
     let mut with_provenance_findings = 0;
+    let (mut with_features, mut events) = (0, 0);
     for input in ["detectors/cases.jsonl", "sample/finance-agent.jsonl"] {
         let dir = tempfile::tempdir().unwrap();
         let store = ingest_to(dir.path(), &testdata(input));
@@ -166,7 +169,12 @@ fn the_scans_narrower_analysis_finds_what_the_whole_analysis_finds() {
         for bucket in store.buckets() {
             store
                 .bucket_sessions(bucket, |session| {
-                    let whole = session_findings(&Analysis::new(&session, &policy));
+                    let mut text_only = session.clone();
+                    for e in &mut text_only.events {
+                        with_features += usize::from(e.features.take().is_some());
+                        events += 1;
+                    }
+                    let whole = session_findings(&Analysis::new(&text_only, &policy));
                     let scan = session_findings(&Analysis::for_scan(&session, &policy));
                     assert_eq!(scan, whole, "session {}", session.id);
                     compared += 1;
@@ -186,6 +194,7 @@ fn the_scans_narrower_analysis_finds_what_the_whole_analysis_finds() {
         with_provenance_findings >= 2,
         "nothing provenance-based compared"
     );
+    assert_eq!(with_features, events, "every event has its features stored");
 }
 
 /// Every detector's hits and near misses: `testdata/detectors/cases.jsonl` holds, per detector, a

@@ -24,9 +24,10 @@ mod user_reports_wrong_action;
 
 use crate::events::{EventRow, Session};
 use crate::finding::{bounded, finding_id, Evidence, Finding, Severity};
-use crate::instruction::{instruction_score_at_least, InstructionScore};
+use crate::instruction::{instruction_score_with, InstructionScore};
 use crate::policy::Policy;
 use crate::provenance::{session_provenance, target_provenance, ValueProvenance};
+use tracehound_schema::features::TextFeatures;
 
 pub use host_not_allowlisted::hosts_in;
 pub use secret_exposed::{find_secrets, redact_secrets, SecretMatch};
@@ -76,7 +77,8 @@ impl<'a> Analysis<'a> {
                 // Outputs that cannot reach the threshold are not scored exactly: a scan only needs
                 // to know which do.
                 (e.kind == "tool_result").then(|| {
-                    instruction_score_at_least(e.text(), policy.instruction_threshold)
+                    let features = e.features.and_then(TextFeatures::decode);
+                    instruction_score_with(e.text(), policy.instruction_threshold, features)
                         .unwrap_or_default()
                 })
             })
@@ -193,6 +195,8 @@ impl SessionStats {
             e.content = None;
             e.args = None;
             e.attributes = None;
+            // Derived from the text, and not carried between engines (they must compare equal).
+            e.features = None;
             e
         });
         s

@@ -2,6 +2,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Serialize;
+use tracehound_schema::features::{secret_candidates, TextFeatures};
 
 use super::{finding_at, Analysis, Detector};
 use crate::finding::{Evidence, Finding, Severity};
@@ -29,13 +30,12 @@ pub struct SecretMatch {
     pub fingerprint: String,
 }
 
-/// One kind of credential: its pattern, and the literals one of which every match contains (as
-/// written; empty: the pattern is case-insensitive and runs on every text, on its own literal
-/// prefilter).
+/// One kind of credential and its pattern. `features::SECRET_HINTS` lists the same kinds in the same
+/// order with the literals one of which every match contains: a text without any cannot match, so the
+/// pattern is not run on it.
 struct Secret {
     kind: &'static str,
     pattern: &'static str,
-    hints: &'static [&'static str],
 }
 
 static SECRETS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
@@ -49,97 +49,48 @@ const SECRET_KINDS: &[Secret] = &[
     Secret {
         kind: "aws_access_key_id",
         pattern: r"(?-u:\b)(AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)",
-        hints: &["AKIA", "ASIA"],
     },
     Secret {
         kind: "aws_secret_access_key",
         pattern: r"(?i)aws_secret_access_key\s*[=:]\s*[A-Za-z0-9/+]{40}",
-        hints: &[],
     },
     Secret {
         kind: "github_token",
         pattern: r"(?-u:\b)gh[pousr]_[A-Za-z0-9]{36,}(?-u:\b)",
-        hints: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
     },
     Secret {
         kind: "openai_api_key",
         pattern: r"(?-u:\b)sk-(proj-)?[A-Za-z0-9_-]{32,}(?-u:\b)",
-        hints: &["sk-"],
     },
     Secret {
         kind: "anthropic_api_key",
         pattern: r"(?-u:\b)sk-ant-[A-Za-z0-9_-]{32,}(?-u:\b)",
-        hints: &["sk-"],
     },
     Secret {
         kind: "slack_token",
         pattern: r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}(?-u:\b)",
-        hints: &["xox"],
     },
     Secret {
         kind: "stripe_key",
         pattern: r"(?-u:\b)(sk|rk)_live_[A-Za-z0-9]{20,}(?-u:\b)",
-        hints: &["_live_"],
     },
     Secret {
         kind: "google_api_key",
         pattern: r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)",
-        hints: &["AIza"],
     },
     Secret {
         kind: "private_key",
         pattern: r"-----BEGIN (RSA |EC |OPENSSH |DSA |PGP )?PRIVATE KEY( BLOCK)?-----",
-        hints: &["-----BEGIN "],
     },
     Secret {
         kind: "jwt",
         pattern: r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}(?-u:\b)",
-        hints: &["eyJ"],
     },
     Secret {
         kind: "password_in_url",
         pattern: r"(?-u:\b)[a-z][a-z0-9+.-]*://[^\s:/@]+:[^\s:/@]{3,}@[^\s/]+",
-        hints: &["://"],
     },
 ];
-
-/// Every hint literal of [`SECRET_KINDS`], with the kinds it stands for. One SIMD literal pass over a
-/// text says which patterns can match at all; most texts hold none of these, and the patterns whose
-/// literal is absent never run. Running all patterns as one `RegexSet` over every text instead was
-/// 12 % of a scan (a set walks every byte through its DFA), and an overlapping literal search 15 %
-/// (overlapping searches have no SIMD prefilter).
-static SECRET_HINTS: LazyLock<(aho_corasick::AhoCorasick, Vec<Vec<usize>>)> = LazyLock::new(|| {
-    let mut literals: Vec<&str> = Vec::new();
-    let mut owners: Vec<Vec<usize>> = Vec::new();
-    for (i, s) in SECRET_KINDS.iter().enumerate() {
-        for h in s.hints {
-            match literals.iter().position(|l| l == h) {
-                Some(at) => owners[at].push(i),
-                None => {
-                    literals.push(h);
-                    owners.push(vec![i]);
-                }
-            }
-        }
-    }
-    let ac = aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(&literals)
-        .expect("static literals");
-    (ac, owners)
-});
-
-/// Which of [`SECRETS`] can match `text`.
-fn candidate_kinds(text: &str) -> Vec<bool> {
-    let (ac, owners) = &*SECRET_HINTS;
-    let mut run: Vec<bool> = SECRET_KINDS.iter().map(|s| s.hints.is_empty()).collect();
-    for m in crate::literal::match_starts(ac, text) {
-        for &i in &owners[m.pattern().as_usize()] {
-            run[i] = true;
-        }
-    }
-    run
-}
 
 /// Where a PEM private key whose header ends at `header_end` ends: through its `-----END ...-----`
 /// line when one follows within 16 KiB, else through the base64 body (newlines, raw or JSON-escaped as
@@ -179,10 +130,20 @@ fn private_key_end(text: &str, header_end: usize) -> usize {
 
 /// Secrets in a text. The documented AWS example key is skipped.
 pub fn find_secrets(text: &str) -> Vec<SecretMatch> {
+    find_secrets_of(text, secret_candidates(text))
+}
+
+/// Secrets in a text, running only the patterns of `candidates` (bit `i` for `SECRETS[i]`): those the
+/// text's hint literals allow, from the text or from the features ingest stored.
+fn find_secrets_of(text: &str, candidates: u32) -> Vec<SecretMatch> {
     use sha2::{Digest, Sha256};
     let mut out = Vec::new();
-    let run = candidate_kinds(text);
-    for ((kind, re), _) in SECRETS.iter().zip(&run).filter(|(_, r)| **r) {
+    let run = SECRETS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| candidates & (1 << i) != 0)
+        .map(|(_, s)| s);
+    for (kind, re) in run {
         for m in re.find_iter(text) {
             let end = if *kind == "private_key" {
                 private_key_end(text, m.end())
@@ -250,6 +211,9 @@ impl Detector for SecretExposed {
     }
     fn check(&self, cx: &Analysis<'_>, out: &mut Vec<Finding>) {
         for e in &cx.session.events {
+            // Stored features cover content and arguments together: a pattern allowed by either runs
+            // on both, and finds only what is there.
+            let stored = e.features.and_then(TextFeatures::decode).map(|f| f.secrets);
             for (field, text) in [
                 ("content", e.content.as_deref()),
                 ("args", e.args.as_deref()),
@@ -261,7 +225,8 @@ impl Detector for SecretExposed {
                 ) {
                     continue;
                 }
-                for m in find_secrets(text) {
+                let candidates = stored.unwrap_or_else(|| secret_candidates(text));
+                for m in find_secrets_of(text, candidates) {
                     let mut f = finding_at(
                         self.name(),
                         if e.kind == "tool_call" {
@@ -294,7 +259,8 @@ impl Detector for SecretExposed {
 
 #[cfg(test)]
 mod tests {
-    use super::{candidate_kinds, find_secrets, SECRETS, SECRET_KINDS};
+    use super::{find_secrets, SECRETS, SECRET_KINDS};
+    use tracehound_schema::features::{secret_candidates, SECRET_HINTS};
 
     #[test]
     fn every_secret_kind_passes_the_literal_gate() {
@@ -327,17 +293,21 @@ mod tests {
                 .find(|(k, _)| k == kind)
                 .unwrap_or_else(|| panic!("no example for {kind}: add one"));
             let i = SECRET_KINDS.iter().position(|s| s.kind == *kind).unwrap();
-            assert!(candidate_kinds(text)[i], "{kind}: {text}");
+            assert!(secret_candidates(text) & (1 << i) != 0, "{kind}: {text}");
             assert!(
                 find_secrets(text).iter().any(|m| m.kind == *kind),
                 "{kind}: {text}"
             );
         }
-        // `candidate_kinds` finds one literal per start: none may be a prefix of another (each literal
+        // The hint lists name the same kinds in the same order: bit `i` is `SECRETS[i]`.
+        let names: Vec<&str> = SECRET_HINTS.iter().map(|(k, _)| *k).collect();
+        let kinds: Vec<&str> = SECRET_KINDS.iter().map(|s| s.kind).collect();
+        assert_eq!(names, kinds);
+        // `secret_candidates` finds one literal per start: none may be a prefix of another (each literal
         // is its own owner: one shared by several kinds is one pattern with several owners).
-        let hints: Vec<(&str, &str)> = SECRET_KINDS
+        let hints: Vec<(&str, &str)> = SECRET_HINTS
             .iter()
-            .flat_map(|s| s.hints.iter().map(|h| (*h, *h)))
+            .flat_map(|(_, hints)| hints.iter().map(|h| (*h, *h)))
             .collect();
         assert_eq!(crate::literal::prefix_clash(&hints), None);
         // One literal must not hide another that overlaps it.

@@ -13,7 +13,7 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100 1024)
 threads=${THREADS:-2}
 
-cargo build --release -q -p tracehound -p tracehound-benches
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p tracehound -p tracehound-benches
 python3 -c 'import duckdb' 2>/dev/null || pip install -q duckdb
 command -v zstd >/dev/null || { apt-get update -q && apt-get install -y -q zstd; }
 bin=target/release/tracehound

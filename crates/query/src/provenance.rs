@@ -305,8 +305,12 @@ fn provenance_of(
     let n = patterns.len();
     let mut seen: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
     // Only events before a call can be where its values came from: the session's tail after its last
-    // call (the final answer, often its longest message) is not searched.
-    let last_call = calls.last().map_or(0, |(i, _)| *i);
+    // call with a value (the final answer, often its longest message) is not searched.
+    let last_call = calls
+        .iter()
+        .rev()
+        .find(|(_, values)| !values.is_empty())
+        .map_or(0, |(i, _)| *i);
     let mut found = vec![false; n];
     for (i, e) in session.events.iter().enumerate().take(last_call) {
         let text = match e.kind.as_str() {

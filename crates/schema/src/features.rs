@@ -18,7 +18,7 @@ use aho_corasick::{AhoCorasick, Input, Match};
 /// hint literal, the hidden characters or the layout: a value written with another version is ignored
 /// and the features recomputed from the text, so stale bits can never hide a finding. A test pins a
 /// digest of the lists so a change without a raise fails.
-pub const FEATURES_VERSION: u64 = 1;
+pub const FEATURES_VERSION: u64 = 2;
 
 /// Where the version sits in a stored value (its top byte).
 const VERSION_SHIFT: u32 = 56;
@@ -122,7 +122,7 @@ pub const CUE_TRIGGERS: &[(&str, &[&str])] = &[
 ];
 
 /// Secret kinds and the literals (case-sensitive) one of which every match contains, in bit order. A
-/// kind with no literal always runs.
+/// kind with no literal here or in [`SECRET_HINTS_ANY_CASE`] always runs.
 pub const SECRET_HINTS: &[(&str, &[&str])] = &[
     ("aws_access_key_id", &["AKIA", "ASIA"]),
     ("aws_secret_access_key", &[]),
@@ -136,6 +136,11 @@ pub const SECRET_HINTS: &[(&str, &[&str])] = &[
     ("jwt", &["eyJ"]),
     ("password_in_url", &["://"]),
 ];
+
+/// Kinds whose pattern ignores case, and the literals one of which every match contains in some ASCII
+/// case. Without it the case-insensitive AWS secret pattern ran on every text of a scan (5 % of it).
+pub const SECRET_HINTS_ANY_CASE: &[(&str, &[&str])] =
+    &[("aws_secret_access_key", &["aws_secret_access_key"])];
 
 /// The features of one event's text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -288,6 +293,33 @@ static HINTS: LazyLock<(AhoCorasick, Vec<u32>)> = LazyLock::new(|| {
     (ac, owners)
 });
 
+/// Whether `text` holds `literal` in any ASCII case. The search looks for the literal's first byte
+/// that has no case (the `_` of `aws_secret_access_key`) with memchr and checks the bytes around each
+/// hit: a case-insensitive Aho-Corasick automaton of one literal gets only a start-byte prefilter
+/// (`a` or `A`, everywhere in prose) and cost more at ingest than the regex it spares the scan.
+fn contains_any_case(text: &str, literal: &str) -> bool {
+    let (bytes, lit) = (text.as_bytes(), literal.as_bytes());
+    let Some(k) = lit.iter().position(|b| !b.is_ascii_alphabetic()) else {
+        // Every byte has a case: compare at every position (no such literal is listed).
+        return bytes
+            .windows(lit.len())
+            .any(|w| w.eq_ignore_ascii_case(lit));
+    };
+    memchr::memchr_iter(lit[k], bytes).any(|at| {
+        at.checked_sub(k)
+            .and_then(|start| bytes.get(start..start + lit.len()))
+            .is_some_and(|w| w.eq_ignore_ascii_case(lit))
+    })
+}
+
+/// The bit of a secret kind: its place in [`SECRET_HINTS`].
+fn kind_bit(kind: &str) -> usize {
+    SECRET_HINTS
+        .iter()
+        .position(|(k, _)| *k == kind)
+        .expect("every kind is in SECRET_HINTS")
+}
+
 /// Which secret kinds can match `text` (bit `i` for `SECRET_HINTS[i]`): those whose hint it holds, and
 /// those without hints.
 pub fn secret_candidates(text: &str) -> u32 {
@@ -295,10 +327,17 @@ pub fn secret_candidates(text: &str) -> u32 {
     let mut run = SECRET_HINTS
         .iter()
         .enumerate()
-        .filter(|(_, (_, hints))| hints.is_empty())
+        .filter(|(_, (kind, hints))| {
+            hints.is_empty() && !SECRET_HINTS_ANY_CASE.iter().any(|(k, _)| k == kind)
+        })
         .fold(0, |acc, (i, _)| acc | 1 << i);
     for m in match_starts(ac, text) {
         run |= owners[m.pattern().as_usize()];
+    }
+    for (kind, hints) in SECRET_HINTS_ANY_CASE {
+        if hints.iter().any(|h| contains_any_case(text, h)) {
+            run |= 1 << kind_bit(kind);
+        }
     }
     run
 }
@@ -312,7 +351,11 @@ mod tests {
     #[test]
     fn a_change_to_the_lists_raises_the_version() {
         let mut text = String::new();
-        for (name, words) in CUE_TRIGGERS.iter().chain(SECRET_HINTS) {
+        for (name, words) in CUE_TRIGGERS
+            .iter()
+            .chain(SECRET_HINTS)
+            .chain(SECRET_HINTS_ANY_CASE)
+        {
             text.push_str(name);
             text.push('=');
             text.push_str(&words.join("\u{1}"));
@@ -322,9 +365,33 @@ mod tests {
         let digest = crate::stable_hash(text.as_bytes());
         assert_eq!(
             (FEATURES_VERSION, digest),
-            (1, 15562999417635524358),
+            (2, 7669962288495460955),
             "the lists changed: raise FEATURES_VERSION and pin the new digest"
         );
+    }
+
+    #[test]
+    fn literals_are_found_in_any_case_wherever_they_are() {
+        let lit = "aws_secret_access_key";
+        for text in [
+            "aws_secret_access_key",
+            "x AWS_SECRET_ACCESS_KEY=1",
+            "Aws_Secret_ACCESS_key",
+            "__aws_secret_access_key",
+        ] {
+            assert!(contains_any_case(text, lit), "{text}");
+        }
+        for text in [
+            "",
+            "_",
+            "aws_secret_access_ke",
+            "ws_secret_access_key",
+            "aws-secret-access-key",
+        ] {
+            assert!(!contains_any_case(text, lit), "{text}");
+        }
+        assert!(contains_any_case("say HeLLo", "hello"));
+        assert!(!contains_any_case("hell", "hello"));
     }
 
     #[test]
@@ -358,13 +425,13 @@ mod tests {
         assert_eq!(out.cues, bit("overrides_prior_instructions"));
         assert!(out.hidden);
         let kind = |k: &str| 1 << SECRET_HINTS.iter().position(|(s, _)| *s == k).unwrap();
-        // The kind without hints is always a candidate.
-        assert_eq!(
-            out.secrets,
-            kind("github_token") | kind("aws_secret_access_key")
+        assert_eq!(out.secrets, kind("github_token"));
+        // Cues only for tool outputs; secrets from the arguments too, and some hints in any case.
+        let call = TextFeatures::of(
+            "tool_call",
+            Some("ignore; Aws_Secret_ACCESS_key"),
+            Some(r#"{"k":"AKIA..."}"#),
         );
-        // Cues only for tool outputs; secrets from the arguments too.
-        let call = TextFeatures::of("tool_call", Some("ignore"), Some(r#"{"k":"AKIA..."}"#));
         assert_eq!(call.cues, 0);
         assert!(!call.hidden);
         assert_eq!(

@@ -2,7 +2,8 @@
 //! event schema (one Arrow row per agent event), the on-disk store layout, and the store manifest.
 //!
 //! Ingest and query never import each other; both depend on this crate only, so a change here is a change
-//! of the store format and bumps [`SCHEMA_VERSION`].
+//! of the store format and bumps [`SCHEMA_VERSION`]. The one exception is the literal lists of
+//! [`features`], versioned inside the stored value by [`features::FEATURES_VERSION`] instead.
 
 mod event;
 pub mod features;

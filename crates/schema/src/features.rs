@@ -204,7 +204,8 @@ pub fn match_starts<'a>(
     })
 }
 
-/// One automaton over every cue's triggers, and the cue each word belongs to.
+/// One automaton over every cue's triggers, and the cue each word belongs to: a single pass over a text
+/// tells which cue regexes can match it (nine regex passes over every tool output were 40 % of a scan).
 static TRIGGERS: LazyLock<(AhoCorasick, Vec<u32>)> = LazyLock::new(|| {
     let mut words = Vec::new();
     let mut owner = Vec::new();

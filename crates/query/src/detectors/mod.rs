@@ -39,7 +39,7 @@ pub struct Analysis<'a> {
     /// Instruction score of each event (tool outputs only; `None` elsewhere).
     pub instruction: Vec<Option<InstructionScore>>,
     /// Provenance of each tool call's argument values, by event index. From [`Analysis::for_scan`],
-    /// a session without a flagged output carries only its target values ([`crate::provenance::is_target`]).
+    /// a session without a flagged output carries only its target values (emails, URLs, IBANs, paths).
     pub provenance: Vec<(usize, Vec<ValueProvenance>)>,
     /// For flagged tool outputs, the byte ranges the attacker wrote (empty elsewhere).
     pub regions: Vec<Vec<std::ops::Range<usize>>>,

@@ -282,7 +282,6 @@ fn provenance_of(
         .collect();
     // A DFA searches a session's text several times faster than an NFA; its build cost is repaid on
     // sessions of more than a few KB. Measured on the 1 GiB scan: NFA 8.5 s, DFA 7.6 s.
-    let lowered = keys.len() <= 64;
     let kind = if session_bytes(session) > 16 << 10 {
         aho_corasick::AhoCorasickKind::DFA
     } else {
@@ -293,6 +292,7 @@ fn provenance_of(
     // through every byte. For up to 64 prefixes (Teddy's limit; a session's targets alone are about
     // 20) the text is lower-cased into a buffer and searched case-sensitively for the leftmost-longest
     // prefix at each position, which lets the prefilter skip (1 GiB scan: 4.2 s to 3.7 s).
+    let lowered = keys.len() <= 64;
     let ac = AhoCorasick::builder()
         .kind(Some(kind))
         .ascii_case_insensitive(!lowered)
@@ -418,6 +418,17 @@ mod tests {
         }
     }
 
+    /// (seq, offset) of where value `v` first appeared before its call, `None` for nowhere.
+    fn origin_of(values: &[ValueProvenance], v: &str) -> Option<(u32, usize)> {
+        values
+            .iter()
+            .find(|p| p.value.value == v)
+            .unwrap_or_else(|| panic!("no value {v}"))
+            .origin
+            .as_ref()
+            .map(|o| (o.seq, o.offset))
+    }
+
     /// The automaton holds 8-byte prefixes: values that share one, values much longer than it, other
     /// letter case and short ids must each still be found exactly where they are, and only before the
     /// call.
@@ -455,15 +466,7 @@ mod tests {
         assert_eq!(prov.len(), 1);
         let (call, values) = &prov[0];
         assert_eq!(*call, 2);
-        let origin = |v: &str| {
-            values
-                .iter()
-                .find(|p| p.value.value == v)
-                .unwrap_or_else(|| panic!("no value {v}"))
-                .origin
-                .as_ref()
-                .map(|o| (o.seq, o.offset))
-        };
+        let origin = |v: &str| origin_of(values, v);
         assert_eq!(origin("mark.black-2134@gmail.com"), Some((0, 20)));
         assert_eq!(origin("mark.black-9999@gmail.com"), Some((1, 5)));
         assert_eq!(origin("mark.black-0000@gmail.com"), None);
@@ -515,15 +518,7 @@ mod tests {
             let prov = session_provenance(&session);
             let values = &prov[0].1;
             assert!(values.len() >= 5 + fillers, "{fillers} fillers");
-            let origin = |v: &str| {
-                values
-                    .iter()
-                    .find(|p| p.value.value == v)
-                    .unwrap_or_else(|| panic!("no value {v}"))
-                    .origin
-                    .as_ref()
-                    .map(|o| (o.seq, o.offset))
-            };
+            let origin = |v: &str| origin_of(values, v);
             assert_eq!(
                 origin("https://a.example/reports/2024/q2"),
                 Some((0, 8)),

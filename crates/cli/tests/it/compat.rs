@@ -15,28 +15,23 @@ fn at_root(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `at_root`, which must succeed: its standard output.
+fn at_root_ok(args: &[&str]) -> String {
+    super::succeeded(args, at_root(args))
+}
+
 #[test]
 fn the_v1_store_reads_as_a_fresh_ingest_of_the_same_logs() {
     let old = "testdata/compat/v1";
     let dir = tempfile::tempdir().unwrap();
     let fresh = dir.path().join("fresh");
     let fresh = fresh.to_str().unwrap();
-    let out = at_root(&["ingest", "testdata/sample", "--store", fresh, "-q"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    at_root_ok(&["ingest", "testdata/sample", "--store", fresh, "-q"]);
 
-    let ok = |args: &[&str]| {
-        let out = at_root(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    };
     let info = |store: &str| -> serde_json::Value {
         let mut v: serde_json::Value =
-            serde_json::from_str(&ok(&["info", "--store", store, "--format", "json"])).unwrap();
+            serde_json::from_str(&at_root_ok(&["info", "--store", store, "--format", "json"]))
+                .unwrap();
         for volatile in [
             "store",
             "created",
@@ -61,7 +56,7 @@ fn the_v1_store_reads_as_a_fresh_ingest_of_the_same_logs() {
         old_info.as_object_mut().unwrap().remove(changed);
         fresh_info.as_object_mut().unwrap().remove(changed);
     }
-    let written_by = ok(&["info", "--store", old, "--format", "json"]);
+    let written_by = at_root_ok(&["info", "--store", old, "--format", "json"]);
     assert!(
         written_by.contains("\"tool_version\": \"0.1.0\""),
         "{written_by}"
@@ -74,7 +69,7 @@ fn the_v1_store_reads_as_a_fresh_ingest_of_the_same_logs() {
         &["timeline", "fin-0001", "--format", "jsonl"],
         &["export", "--format", "timesketch"],
     ] {
-        let on = |store: &str| ok(&[args, &["--store", store]].concat());
+        let on = |store: &str| at_root_ok(&[args, &["--store", store]].concat());
         let (a, b) = (on(old), on(fresh));
         assert!(!a.is_empty(), "{args:?}");
         assert_eq!(
@@ -83,7 +78,7 @@ fn the_v1_store_reads_as_a_fresh_ingest_of_the_same_logs() {
         );
     }
     // Its files are intact: the committed store is what 0.1.0 wrote.
-    ok(&["verify", "--store", old]);
+    at_root_ok(&["verify", "--store", old]);
 }
 
 /// An ingest into a v1 store adds files of the current version beside the old ones: the manifest's
@@ -110,20 +105,10 @@ fn a_v1_store_continued_by_this_version_scans_as_a_fresh_store() {
     let continued = continued.to_str().unwrap();
     let fresh = dir.path().join("fresh");
     let fresh = fresh.to_str().unwrap();
-    let ok = |args: &[&str]| {
-        let out = at_root(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    };
     let more = "testdata/detectors/cases.jsonl";
-    ok(&["ingest", more, "--store", continued, "-q"]);
-    ok(&["ingest", "testdata/sample", "--store", fresh, "-q"]);
-    ok(&["ingest", more, "--store", fresh, "-q"]);
+    at_root_ok(&["ingest", more, "--store", continued, "-q"]);
+    at_root_ok(&["ingest", "testdata/sample", "--store", fresh, "-q"]);
+    at_root_ok(&["ingest", more, "--store", fresh, "-q"]);
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(Path::new(continued).join("manifest.json")).unwrap(),
     )
@@ -132,7 +117,7 @@ fn a_v1_store_continued_by_this_version_scans_as_a_fresh_store() {
         manifest["schema_version"],
         tracehound_schema::SCHEMA_VERSION
     );
-    let scan = |store: &str| ok(&["scan", "--store", store, "--format", "jsonl"]);
+    let scan = |store: &str| at_root_ok(&["scan", "--store", store, "--format", "jsonl"]);
     let (a, b) = (scan(continued), scan(fresh));
     assert!(a.lines().count() > 10, "{a}");
     assert_eq!(a, b);

@@ -21,6 +21,17 @@ fn tracehound(args: &[&str]) -> Output {
         .expect("run tracehound")
 }
 
+/// The standard output of a run that must succeed; else the test fails with the command and stderr.
+fn succeeded(args: &[&str], out: Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sample")
 }

@@ -25,14 +25,7 @@ fn hostile_store(dir: &Path) -> String {
 }
 
 fn run_ok(args: &[&str]) -> String {
-    let out = tracehound(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
+    super::succeeded(args, tracehound(args))
 }
 
 #[test]

@@ -104,6 +104,153 @@ pub(crate) fn json_line<W: std::io::Write, T: serde::Serialize + ?Sized>(
     value.serialize(&mut ser)
 }
 
+/// Redacts secrets in every string of a JSON value.
+pub(crate) fn redact_json(v: serde_json::Value, show: bool) -> serde_json::Value {
+    use serde_json::Value;
+    if show {
+        return v;
+    }
+    match v {
+        Value::String(s) => Value::String(redact(&s, false)),
+        Value::Array(a) => Value::Array(a.into_iter().map(|x| redact_json(x, false)).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, x)| (k, redact_json(x, false)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// A finding as one JSON line (no newline), every string redacted unless `show`: byte for byte what
+/// `json_line(redact_json(to_value(f)))` writes (keys in the alphabetical order of a JSON object's
+/// map), without building that tree and copying every string, which was most of a large scan's
+/// output time.
+pub(crate) fn finding_line(
+    w: &mut Vec<u8>,
+    f: &tracehound_query::Finding,
+    show: bool,
+) -> serde_json::Result<()> {
+    use std::borrow::Cow;
+    let start = w.len();
+    json_line(&mut *w, &FindingLine::of(f, &|s| Cow::Borrowed(s)))?;
+    if show {
+        return Ok(());
+    }
+    // The secret hints hold no character JSON escapes, so a string with a hint shows it verbatim in
+    // the line: searched once here, not in each of the finding's strings. A line with none is final.
+    let line = std::str::from_utf8(&w[start..]).expect("serde_json writes UTF-8");
+    let candidates = tracehound_schema::features::secret_candidates(line);
+    if candidates == 0 {
+        return Ok(());
+    }
+    w.truncate(start);
+    json_line(
+        w,
+        &FindingLine::of(f, &|s| tracehound_query::redacted_as(s, candidates)),
+    )
+}
+
+/// [`finding_line`]'s shape: `Finding`'s fields in alphabetical order.
+#[derive(serde::Serialize)]
+struct FindingLine<'a> {
+    agent_id: Option<std::borrow::Cow<'a, str>>,
+    detector: std::borrow::Cow<'a, str>,
+    evidence: Vec<EvidenceLine<'a>>,
+    id: std::borrow::Cow<'a, str>,
+    related: &'a [u32],
+    score: Option<f64>,
+    seq: u32,
+    session_id: std::borrow::Cow<'a, str>,
+    severity: &'static str,
+    source_file: std::borrow::Cow<'a, str>,
+    source_line: Option<u64>,
+    source_pointer: std::borrow::Cow<'a, str>,
+    summary: std::borrow::Cow<'a, str>,
+    tool_name: Option<std::borrow::Cow<'a, str>>,
+    ts: Option<i64>,
+    user_id: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> FindingLine<'a> {
+    fn of(
+        f: &'a tracehound_query::Finding,
+        text: &dyn Fn(&'a str) -> std::borrow::Cow<'a, str>,
+    ) -> FindingLine<'a> {
+        // Destructured whole, so a field added to `Finding` or `Evidence` fails to compile here
+        // instead of going missing from the output.
+        let tracehound_query::Finding {
+            id,
+            detector,
+            severity,
+            session_id,
+            seq,
+            ts,
+            source_file,
+            source_line,
+            source_pointer,
+            summary,
+            score,
+            evidence,
+            related,
+            tool_name,
+            user_id,
+            agent_id,
+        } = f;
+        let evidence = evidence
+            .iter()
+            .map(|e| {
+                let tracehound_query::Evidence {
+                    seq,
+                    field,
+                    start,
+                    end,
+                    label,
+                    text: span,
+                } = e;
+                EvidenceLine {
+                    end: *end,
+                    field: text(field),
+                    label: text(label),
+                    seq: *seq,
+                    start: *start,
+                    text: text(span),
+                }
+            })
+            .collect();
+        FindingLine {
+            agent_id: agent_id.as_deref().map(text),
+            detector: text(detector),
+            evidence,
+            id: text(id),
+            related,
+            // A non-finite score is `null` either way: serde_json writes no NaN.
+            score: *score,
+            seq: *seq,
+            session_id: text(session_id),
+            severity: severity.as_str(),
+            source_file: text(source_file),
+            source_line: *source_line,
+            source_pointer: text(source_pointer),
+            summary: text(summary),
+            tool_name: tool_name.as_deref().map(text),
+            ts: *ts,
+            user_id: user_id.as_deref().map(text),
+        }
+    }
+}
+
+/// `Evidence`'s fields in alphabetical order.
+#[derive(serde::Serialize)]
+struct EvidenceLine<'a> {
+    end: usize,
+    field: std::borrow::Cow<'a, str>,
+    label: std::borrow::Cow<'a, str>,
+    seq: u32,
+    start: usize,
+    text: std::borrow::Cow<'a, str>,
+}
+
 /// One JSON value, indented, through [`SafeStrings`].
 pub(crate) fn json_pretty<W: std::io::Write, T: serde::Serialize + ?Sized>(
     w: W,
@@ -281,6 +428,89 @@ mod tests {
         assert_eq!(parse_time_at("90s", t), Some(t - 90_000_000));
         assert_eq!(parse_time_at("2w", t), Some(t - 14 * 86_400_000_000));
         assert_eq!(parse_time_at("yesterday", t), None);
+    }
+
+    #[test]
+    fn a_finding_line_is_the_redacted_json_tree_written_out() {
+        use tracehound_query::{Evidence, Finding, Severity};
+        let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        let hostile = "ok\x1b[2J\u{202E}txt\u{200B} \"quoted\" \\ back";
+        let evidence = |text: &str| Evidence {
+            seq: 3,
+            field: "args".into(),
+            start: 7,
+            end: 19,
+            label: format!("/to {token}"),
+            text: text.into(),
+        };
+        let full = Finding {
+            id: "8c00d4d5aa92e4d7".into(),
+            detector: "secret_exposed".into(),
+            severity: Severity::High,
+            session_id: format!("sess-{token}"),
+            seq: 4,
+            ts: Some(1_767_225_631_153_639),
+            source_file: "/logs/a.jsonl".into(),
+            source_line: Some(157),
+            source_pointer: "/messages/3".into(),
+            summary: format!("send_email called with {token} and {hostile}"),
+            score: Some(0.8125),
+            evidence: vec![evidence(token), evidence(hostile)],
+            related: vec![1, 2],
+            tool_name: Some(token.into()),
+            user_id: Some("user-2604".into()),
+            agent_id: Some(hostile.into()),
+        };
+        let bare = Finding {
+            ts: None,
+            source_line: None,
+            score: Some(f64::NAN),
+            evidence: vec![],
+            related: vec![],
+            tool_name: None,
+            user_id: None,
+            agent_id: None,
+            ..full.clone()
+        };
+        // Hint-free: the line written once, unredacted.
+        let clean = Finding {
+            session_id: "sess-1".into(),
+            summary: "read_file called with /srv/data/734.txt".into(),
+            evidence: vec![evidence("/srv/data/734.txt")],
+            tool_name: Some("read_file".into()),
+            agent_id: Some(hostile.into()),
+            ..full.clone()
+        };
+        // A case-insensitive pattern, and a hint (`://`) in a string with no secret.
+        let aws = Finding {
+            summary: "env: Aws_Secret_Access_Key = wJalrXUtnFEMIK7MDENGbPxRfiCYzQWERTYKEY01 at \
+                      https://docs.example.com/api/v2"
+                .into(),
+            ..clean.clone()
+        };
+        for f in [&full, &bare, &clean, &aws] {
+            for show in [false, true] {
+                let mut tree = Vec::new();
+                let value = serde_json::to_value(f).unwrap();
+                json_line(&mut tree, &redact_json(value, show)).unwrap();
+                let mut direct = Vec::new();
+                finding_line(&mut direct, f, show).unwrap();
+                assert_eq!(
+                    String::from_utf8(direct).unwrap(),
+                    String::from_utf8(tree).unwrap()
+                );
+            }
+        }
+        let mut line = Vec::new();
+        finding_line(&mut line, &full, false).unwrap();
+        let line = String::from_utf8(line).unwrap();
+        assert!(!line.contains("ghp_0123") && line.contains("github_token redacted"));
+        assert!(!line.contains('\u{202E}') && line.contains("\\u202e"));
+        let mut line = Vec::new();
+        finding_line(&mut line, &aws, false).unwrap();
+        let line = String::from_utf8(line).unwrap();
+        assert!(!line.contains("wJalr") && line.contains("aws_secret_access_key redacted"));
+        assert!(line.contains("https://docs.example.com/api/v2"));
     }
 
     #[test]

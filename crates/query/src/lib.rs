@@ -24,8 +24,8 @@ mod time;
 mod timeline;
 
 pub use detectors::{
-    find_secrets, hosts_in, redact_secrets, reference_markdown, registry, Analysis, Detector,
-    SecretMatch, SessionStats,
+    find_secrets, hosts_in, redact_secrets, redacted, redacted_as, reference_markdown, registry,
+    Analysis, Detector, SecretMatch, SessionStats,
 };
 pub use events::{events_from_batch, EventRow, Session};
 pub use export::{export_events, timesketch_record, ExportSelection};

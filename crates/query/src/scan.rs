@@ -196,15 +196,9 @@ impl ScanBuilder {
         if findings.len() as u64 > max {
             return Err(too_many(max));
         }
-        // Same input, same order, whatever the thread count or engine.
-        findings.sort_by(|a, b| {
-            (&a.session_id, a.seq, &a.detector, &a.id).cmp(&(
-                &b.session_id,
-                b.seq,
-                &b.detector,
-                &b.id,
-            ))
-        });
+        // Same input, same order, whatever the thread count or engine. Each session's findings
+        // arrive sorted and the sessions in order, so this mostly merges the archive-level findings.
+        findings.sort_by(finding_order);
         payloads.sort_by(|a, b| (&a.session_id, a.seq).cmp(&(&b.session_id, b.seq)));
         let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut affected = std::collections::BTreeSet::new();
@@ -237,6 +231,11 @@ impl ScanBuilder {
     }
 }
 
+/// The order of findings in every output: by session, event, detector and id.
+fn finding_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (&a.session_id, a.seq, &a.detector, &a.id).cmp(&(&b.session_id, b.seq, &b.detector, &b.id))
+}
+
 fn too_many(max: u64) -> QueryError {
     QueryError::Invalid(format!(
         "more than {max} findings to hold in memory (--max-findings); narrow the scan with \
@@ -263,6 +262,8 @@ fn scan_session(session: &Session, policy: &Policy, min: Option<Severity>) -> Se
     if let Some(min) = min {
         out.findings.retain(|f| f.severity >= min);
     }
+    // Sorted here, in parallel, so the archive-wide sort finds one long run.
+    out.findings.sort_by(finding_order);
     out.stats = SessionStats::of(session);
     out
 }

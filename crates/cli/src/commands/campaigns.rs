@@ -5,7 +5,7 @@ use tracehound_query::{ScanBuilder, Store};
 
 use super::ExitStatus;
 use crate::args::{CampaignsArgs, ListFormat};
-use crate::commands::timeline::redact_json;
+use crate::output::redact_json;
 use crate::output::{csv_row, fmt_ts, one_line, terminal_safe};
 
 pub(crate) fn run(args: CampaignsArgs) -> anyhow::Result<ExitStatus> {

@@ -5,7 +5,7 @@ use tracehound_query::{session_findings, Analysis, ScanBuilder, Store};
 
 use super::ExitStatus;
 use crate::args::{ContainArgs, ReportFormat};
-use crate::commands::timeline::redact_json;
+use crate::output::redact_json;
 
 pub(crate) fn run(args: ContainArgs) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store)

@@ -5,7 +5,7 @@ use tracehound_query::Store;
 
 use super::ExitStatus;
 use crate::args::{EvalCaseArgs, EvalFormat};
-use crate::commands::timeline::redact_json;
+use crate::output::redact_json;
 
 pub(crate) fn run(args: EvalCaseArgs) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store)

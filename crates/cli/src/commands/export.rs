@@ -5,7 +5,7 @@ use tracehound_query::{export_events, timesketch_record, ExportSelection, Store}
 
 use super::ExitStatus;
 use crate::args::{ExportArgs, ExportFormat};
-use crate::commands::timeline::redact_json;
+use crate::output::redact_json;
 use crate::output::{csv_row, redact, terminal_safe, time_arg};
 
 /// The CSV columns, in the store's column order.

@@ -5,7 +5,7 @@ use tracehound_query::{build_report, ScanBuilder, Severity, Store};
 
 use super::ExitStatus;
 use crate::args::ReportArgs;
-use crate::commands::timeline::redact_json;
+use crate::output::redact_json;
 use crate::output::{redact, terminal_safe};
 
 pub(crate) fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {

@@ -5,7 +5,7 @@ use tracehound_query::{ScanBuilder, Severity, Store};
 
 use super::ExitStatus;
 use crate::args::{Engine, ListFormat, ScanArgs};
-use crate::commands::timeline::redact_json;
+use crate::output::redact_json;
 use crate::output::{csv_row, fmt_ts, one_line, terminal_safe};
 
 pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
@@ -85,10 +85,7 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
                     .par_iter()
                     .map(|f| -> anyhow::Result<Vec<u8>> {
                         let mut line = Vec::with_capacity(1024);
-                        crate::output::json_line(
-                            &mut line,
-                            &redact_json(serde_json::to_value(f)?, show),
-                        )?;
+                        crate::output::finding_line(&mut line, f, show)?;
                         line.push(b'\n');
                         Ok(line)
                     })

@@ -5,7 +5,7 @@ use tracehound_query::{CountBy, SearchBuilder, Store};
 
 use super::ExitStatus;
 use crate::args::{ListFormat, SearchArgs};
-use crate::commands::timeline::redact_json;
+use crate::output::redact_json;
 use crate::output::{csv_cell, csv_row, fmt_ts, one_line, terminal_safe};
 
 pub(crate) fn run(args: SearchArgs) -> anyhow::Result<ExitStatus> {

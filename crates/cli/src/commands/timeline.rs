@@ -5,7 +5,7 @@ use tracehound_query::{timeline, Around, Store};
 
 use super::ExitStatus;
 use crate::args::{ListFormat, TimelineArgs};
-use crate::output::{csv_row, fmt_ts, one_line, parse_time, redact, terminal_safe};
+use crate::output::{csv_row, fmt_ts, one_line, parse_time, redact, redact_json, terminal_safe};
 
 pub(crate) fn run(args: TimelineArgs) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store)
@@ -138,22 +138,4 @@ pub(crate) fn run(args: TimelineArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Clean)
-}
-
-/// Redacts secrets in every string of a JSON value.
-pub(crate) fn redact_json(v: serde_json::Value, show: bool) -> serde_json::Value {
-    use serde_json::Value;
-    if show {
-        return v;
-    }
-    match v {
-        Value::String(s) => Value::String(redact(&s, false)),
-        Value::Array(a) => Value::Array(a.into_iter().map(|x| redact_json(x, false)).collect()),
-        Value::Object(o) => Value::Object(
-            o.into_iter()
-                .map(|(k, x)| (k, redact_json(x, false)))
-                .collect(),
-        ),
-        other => other,
-    }
 }

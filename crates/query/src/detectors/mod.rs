@@ -30,7 +30,7 @@ use crate::provenance::{session_provenance, target_provenance, ValueProvenance};
 use tracehound_schema::features::TextFeatures;
 
 pub use host_not_allowlisted::hosts_in;
-pub use secret_exposed::{find_secrets, redact_secrets, SecretMatch};
+pub use secret_exposed::{find_secrets, redact_secrets, redacted, redacted_as, SecretMatch};
 
 /// What every detector may use about one session, computed once.
 pub struct Analysis<'a> {

@@ -7,7 +7,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Float64Type, Int64Type, TimestampMicrosecondType, UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, RecordBatch, StringArray};
+use arrow_array::{Array, RecordBatch, StringArray, StringViewArray};
+use arrow_schema::DataType;
 use parquet::file::statistics::Statistics;
 use tracehound_schema::{bucket_of, columns, EventKind};
 
@@ -75,16 +76,43 @@ pub fn events_from_batch(batch: &RecordBatch) -> Vec<EventRow> {
     out
 }
 
+/// A string column as stored (`Utf8`) or as the scan reads its large text columns (`Utf8View`).
+enum Strings<'a> {
+    Plain(&'a StringArray),
+    View(&'a StringViewArray),
+}
+
+impl<'a> Strings<'a> {
+    fn of(array: &'a dyn Array) -> Strings<'a> {
+        match array.data_type() {
+            DataType::Utf8View => Strings::View(array.as_string_view()),
+            _ => Strings::Plain(array.as_string::<i32>()),
+        }
+    }
+    fn value(&self, i: usize) -> &'a str {
+        match self {
+            Strings::Plain(a) => a.value(i),
+            Strings::View(a) => a.value(i),
+        }
+    }
+    fn is_valid(&self, i: usize) -> bool {
+        match self {
+            Strings::Plain(a) => a.is_valid(i),
+            Strings::View(a) => a.is_valid(i),
+        }
+    }
+}
+
 fn rows(batch: &RecordBatch, out: &mut Vec<EventRow>, only: Option<&str>) {
     let col = |name: &str| batch.column_by_name(name).expect("store schema");
-    let s = |name: &str| col(name).as_string::<i32>();
-    let opt = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
+    let s = |name: &str| Strings::of(col(name).as_ref());
+    let opt = |a: &Strings<'_>, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
     let (session, kind, fmt, file, ptr) = (
-        s(columns::SESSION_ID),
-        s(columns::KIND),
-        s(columns::SOURCE_FORMAT),
-        s(columns::SOURCE_FILE),
-        s(columns::SOURCE_POINTER),
+        &s(columns::SESSION_ID),
+        &s(columns::KIND),
+        &s(columns::SOURCE_FORMAT),
+        &s(columns::SOURCE_FILE),
+        &s(columns::SOURCE_POINTER),
     );
     let (
         event_id,
@@ -101,19 +129,19 @@ fn rows(batch: &RecordBatch, out: &mut Vec<EventRow>, only: Option<&str>) {
         content,
         attrs,
     ) = (
-        s(columns::EVENT_ID),
-        s(columns::PARENT_ID),
-        s(columns::ROLE),
-        s(columns::USER_ID),
-        s(columns::AGENT_ID),
-        s(columns::MODEL),
-        s(columns::PROVIDER),
-        s(columns::TOOL_NAME),
-        s(columns::CALL_ID),
-        s(columns::LINK_METHOD),
-        s(columns::ARGS),
-        s(columns::CONTENT),
-        s(columns::ATTRIBUTES),
+        &s(columns::EVENT_ID),
+        &s(columns::PARENT_ID),
+        &s(columns::ROLE),
+        &s(columns::USER_ID),
+        &s(columns::AGENT_ID),
+        &s(columns::MODEL),
+        &s(columns::PROVIDER),
+        &s(columns::TOOL_NAME),
+        &s(columns::CALL_ID),
+        &s(columns::LINK_METHOD),
+        &s(columns::ARGS),
+        &s(columns::CONTENT),
+        &s(columns::ATTRIBUTES),
     );
     let seq = col(columns::SEQ).as_primitive::<UInt32Type>();
     let ts = col(columns::TS).as_primitive::<TimestampMicrosecondType>();
@@ -285,7 +313,7 @@ impl Store {
 
     /// Every row of one store file, in file order.
     fn file_rows(&self, relative: &str, mut f: impl FnMut(EventRow)) -> Result<(), QueryError> {
-        let (path, builder) = self.open_parquet(relative)?;
+        let (path, builder) = self.open_parquet_views(relative)?;
         let reader = builder.build().map_err(|source| QueryError::Read {
             path: path.clone(),
             source,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
-use tracehound_schema::{Manifest, StoreLayout};
+use tracehound_schema::{columns, Manifest, StoreLayout};
 
 /// Errors reading a store.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +82,50 @@ impl Store {
                 path: path.clone(),
                 source,
             })?;
+        Ok((path, builder))
+    }
+
+    /// [`Store::open_parquet`], with the large text columns read as string views: a view points into
+    /// the decompressed page, where a plain string array copies every value into a buffer of its own
+    /// (5 % of a whole scan, most of whose bytes are these columns).
+    pub(crate) fn open_parquet_views(
+        &self,
+        relative: &str,
+    ) -> Result<(PathBuf, ParquetRecordBatchReaderBuilder<File>), QueryError> {
+        use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+        let path = self.layout.resolve(relative);
+        let handle = File::open(&path).map_err(|source| QueryError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let err = |source| QueryError::Read {
+            path: path.clone(),
+            source,
+        };
+        let plain = ArrowReaderMetadata::load(&handle, ArrowReaderOptions::new()).map_err(err)?;
+        let stored = plain.schema();
+        let fields: Vec<arrow_schema::Field> = stored
+            .fields()
+            .iter()
+            .map(|f| {
+                let text = [columns::CONTENT, columns::ARGS, columns::ATTRIBUTES]
+                    .contains(&f.name().as_str());
+                match f.data_type() {
+                    arrow_schema::DataType::Utf8 if text => f
+                        .as_ref()
+                        .clone()
+                        .with_data_type(arrow_schema::DataType::Utf8View),
+                    _ => f.as_ref().clone(),
+                }
+            })
+            .collect();
+        let schema = arrow_schema::Schema::new_with_metadata(fields, stored.metadata().clone());
+        let views = ArrowReaderMetadata::try_new(
+            plain.metadata().clone(),
+            ArrowReaderOptions::new().with_schema(std::sync::Arc::new(schema)),
+        )
+        .map_err(err)?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(handle, views);
         Ok((path, builder))
     }
 

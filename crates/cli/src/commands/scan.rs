@@ -66,7 +66,7 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
         };
         tracehound_query::write_findings_parquet(&findings, path)
             .with_context(|| format!("cannot write `{}`", path.display()))?;
-        return finish(&result, &args);
+        return finish(result, &args);
     }
     let mut sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -151,11 +151,14 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     }
     sink.flush()?;
     drop(sink);
-    finish(&result, &args)
+    finish(result, &args)
 }
 
-/// The summary on stderr, so stdout stays pure findings for pipes, and the exit status.
-fn finish(result: &tracehound_query::ScanResult, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+/// The summary on stderr, so stdout stays pure findings for pipes, and the exit status. Takes the
+/// result to leave it unfreed: the process exits next, and freeing a large scan's findings one
+/// string at a time took 0.15 s of the 1 GiB benchmark, for memory the exit returns anyway.
+fn finish(result: tracehound_query::ScanResult, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+    let result = std::mem::ManuallyDrop::new(result);
     if !crate::ui::ui().quiet {
         let mut err = std::io::stderr().lock();
         let secs = result.elapsed.as_secs_f64();

@@ -230,11 +230,13 @@ fn relayed(name: &str, cx: &Analysis<'_>, out: &mut Vec<Finding>) {
                 }
             }
         }
-        // A model that names the injected text to warn the user is reporting it, not obeying it.
-        if e.kind == "assistant_message" && !WARNS.is_match(e.text()) {
+        // A model that names the injected text to warn the user is reporting it, not obeying it
+        // (checked last: the warning pattern is the slow part, and most messages repeat nothing).
+        if e.kind == "assistant_message" {
             if let Some((p, src, at)) = phrases
                 .iter()
                 .find(|(p, src, _)| *src < i && e.text().contains(p.as_str()))
+                .filter(|_| !WARNS.is_match(e.text()))
             {
                 let src_event = &cx.session.events[*src];
                 let mut f = finding_at(

@@ -44,6 +44,10 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for SafeStrings<F
         w: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
+        // Every character this escapes is outside ASCII, and most fragments are ASCII throughout.
+        if fragment.is_ascii() {
+            return w.write_all(fragment.as_bytes());
+        }
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if tracehound_query::is_deceptive_char(c) {

@@ -293,12 +293,29 @@ fn provenance_of(
     // through every byte. For up to 64 prefixes (Teddy's limit; a session's targets alone are about
     // 20) the text is lower-cased into a buffer and searched case-sensitively for the leftmost-longest
     // prefix at each position, which lets the prefilter skip (1 GiB scan: 4.2 s to 3.7 s).
-    let ac = AhoCorasick::builder()
-        .kind(Some(kind))
-        .ascii_case_insensitive(!lowered)
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(&keys)
-        .expect("patterns build");
+    // The lowered search needs only the prefilter (Teddy): built alone it costs a fraction of a whole
+    // automaton, which was rebuilt per session (4 % of a scan). Teddy declines some pattern sets (too
+    // many short ones); those get the automaton.
+    let packed = lowered
+        .then(|| {
+            aho_corasick::packed::Config::new()
+                .match_kind(aho_corasick::packed::MatchKind::LeftmostLongest)
+                .builder()
+                .extend(&keys)
+                .build()
+        })
+        .flatten();
+    let search = match packed {
+        Some(searcher) => PrefixSearch::Packed(searcher),
+        None => PrefixSearch::Automaton(
+            AhoCorasick::builder()
+                .kind(Some(kind))
+                .ascii_case_insensitive(!lowered)
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&keys)
+                .expect("patterns build"),
+        ),
+    };
     let mut lower = Vec::new();
     // seen[p] = (event index, offset) of each event containing pattern p, in session order, with the
     // offset of its first occurrence there.
@@ -331,11 +348,11 @@ fn provenance_of(
         } else {
             bytes
         };
-        let hits = crate::literal::match_starts(&ac, haystack).flat_map(|m| {
-            covers[m.pattern().as_usize()]
+        let hits = search.starts(haystack).flat_map(|(start, key)| {
+            covers[key]
                 .iter()
                 .flat_map(|&k| &by_prefix[k])
-                .map(move |&p| (m.start(), p))
+                .map(move |&p| (start, p))
         });
         for (start, p) in hits {
             if found[p] {
@@ -400,6 +417,34 @@ fn provenance_of(
             (call, prov)
         })
         .collect()
+}
+
+/// How provenance finds value prefixes: Teddy alone over lower-cased text, or an automaton.
+enum PrefixSearch {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl PrefixSearch {
+    /// (start, prefix index) of the leftmost-longest prefix at every start, as
+    /// [`crate::literal::match_starts`] gives them: each search resumes one byte after the last start.
+    fn starts<'a>(&'a self, haystack: &'a [u8]) -> Box<dyn Iterator<Item = (usize, usize)> + 'a> {
+        match self {
+            PrefixSearch::Packed(searcher) => {
+                let mut at = 0;
+                Box::new(std::iter::from_fn(move || {
+                    let m =
+                        searcher.find_in(haystack, aho_corasick::Span::from(at..haystack.len()))?;
+                    at = m.start() + 1;
+                    Some((m.start(), m.pattern().as_usize()))
+                }))
+            }
+            PrefixSearch::Automaton(ac) => Box::new(
+                crate::literal::match_starts(ac, haystack)
+                    .map(|m| (m.start(), m.pattern().as_usize())),
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

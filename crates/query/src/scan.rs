@@ -200,18 +200,24 @@ impl ScanBuilder {
         // arrive sorted and the sessions in order, so this mostly merges the archive-level findings.
         findings.sort_by(finding_order);
         payloads.sort_by(|a, b| (&a.session_id, a.seq).cmp(&(&b.session_id, b.seq)));
-        let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-        let mut affected = std::collections::BTreeSet::new();
+        // Counted by detector and severity first, named after: no string per finding.
+        let mut tally: BTreeMap<(&str, Severity), u64> = BTreeMap::new();
         for f in &findings {
-            *counts
-                .entry(f.detector.clone())
-                .or_default()
-                .entry(f.severity.as_str().to_string())
-                .or_insert(0) += 1;
-            affected.insert(f.session_id.as_str());
+            *tally.entry((f.detector.as_str(), f.severity)).or_insert(0) += 1;
         }
+        let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for ((detector, severity), n) in tally {
+            counts
+                .entry(detector.to_string())
+                .or_default()
+                .insert(severity.as_str().to_string(), n);
+        }
+        // Sorted by session: each session's findings are adjacent.
+        let sessions_affected = findings
+            .chunk_by(|a, b| a.session_id == b.session_id)
+            .count() as u64;
         Ok(ScanResult {
-            sessions_affected: affected.len() as u64,
+            sessions_affected,
             findings,
             sessions: stats.len() as u64,
             events,

@@ -58,7 +58,10 @@ fn main() -> anyhow::Result<()> {
                 if let Some(i) = message_index(&e.source_pointer) {
                     outputs.push((s.id.clone(), i));
                     if verbose {
-                        texts.insert((s.id.clone(), i), e.content.clone().unwrap_or_default());
+                        texts.insert(
+                            (s.id.clone(), i),
+                            e.content.as_deref().unwrap_or_default().to_string(),
+                        );
                     }
                 }
             }

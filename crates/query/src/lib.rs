@@ -27,7 +27,7 @@ pub use detectors::{
     find_secrets, hosts_in, redact_secrets, redacted, redacted_as, reference_markdown, registry,
     Analysis, Detector, SecretMatch, SessionStats,
 };
-pub use events::{events_from_batch, EventRow, Session};
+pub use events::{events_from_batch, EventRow, Session, Text};
 pub use export::{export_events, timesketch_record, ExportSelection};
 pub use finding::{findings_batch, write_findings_parquet, Evidence, Finding, Severity};
 pub use hunt::{

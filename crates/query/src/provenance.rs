@@ -199,7 +199,7 @@ fn session_bytes(session: &Session) -> usize {
     session
         .events
         .iter()
-        .map(|e| e.content.as_ref().map_or(0, String::len) + e.args.as_ref().map_or(0, String::len))
+        .map(|e| e.content.as_deref().map_or(0, str::len) + e.args.as_deref().map_or(0, str::len))
         .sum()
 }
 
@@ -450,15 +450,15 @@ impl PrefixSearch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::EventRow;
+    use crate::events::{EventRow, Text};
 
     fn event(seq: u32, kind: &str, content: Option<&str>, args: Option<&str>) -> EventRow {
         EventRow {
             session_id: "s".into(),
             seq,
             kind: kind.into(),
-            content: content.map(str::to_string),
-            args: args.map(str::to_string),
+            content: content.map(Text::from),
+            args: args.map(Text::from),
             ..EventRow::default()
         }
     }

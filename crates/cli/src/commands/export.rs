@@ -44,25 +44,25 @@ pub(crate) fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
                 writeln!(out)?;
             }
             ExportFormat::Csv => {
-                let opt = |v: &Option<String>| redact(v.as_deref().unwrap_or(""), show);
+                let opt = |v: Option<&str>| redact(v.unwrap_or(""), show);
                 let num = |v: Option<String>| v.unwrap_or_default();
                 let cells = [
                     redact(&e.session_id, show),
                     e.seq.to_string(),
                     num(e.ts.map(tracehound_query::rfc3339_utc)),
-                    opt(&e.event_id),
-                    opt(&e.parent_id),
+                    opt(e.event_id.as_deref()),
+                    opt(e.parent_id.as_deref()),
                     e.kind.clone(),
-                    opt(&e.role),
-                    opt(&e.user_id),
-                    opt(&e.agent_id),
-                    opt(&e.model),
-                    opt(&e.provider),
-                    opt(&e.tool_name),
-                    opt(&e.call_id),
-                    opt(&e.link_method),
-                    opt(&e.args),
-                    opt(&e.content),
+                    opt(e.role.as_deref()),
+                    opt(e.user_id.as_deref()),
+                    opt(e.agent_id.as_deref()),
+                    opt(e.model.as_deref()),
+                    opt(e.provider.as_deref()),
+                    opt(e.tool_name.as_deref()),
+                    opt(e.call_id.as_deref()),
+                    opt(e.link_method.as_deref()),
+                    opt(e.args.as_deref()),
+                    opt(e.content.as_deref()),
                     num(e.is_error.map(|b| b.to_string())),
                     num(e.input_tokens.map(|n| n.to_string())),
                     num(e.output_tokens.map(|n| n.to_string())),
@@ -72,7 +72,7 @@ pub(crate) fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
                     num(e.source_line.map(|n| n.to_string())),
                     e.source_offset.to_string(),
                     e.source_pointer.clone(),
-                    opt(&e.attributes),
+                    opt(e.attributes.as_deref()),
                 ];
                 writeln!(out, "{}", csv_row(&cells))?;
             }

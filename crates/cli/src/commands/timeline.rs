@@ -90,7 +90,7 @@ pub(crate) fn run(args: TimelineArgs) -> anyhow::Result<ExitStatus> {
                         ),
                         110,
                     ),
-                    _ => (ev.content.clone().unwrap_or_default(), 110),
+                    _ => (ev.content.as_deref().unwrap_or_default().to_string(), 110),
                 };
                 let pair = match (ev.kind.as_str(), e.paired_seq, e.latency_ms) {
                     ("tool_call", Some(s), _) => format!("  [result: seq {s}]"),

@@ -139,9 +139,16 @@ pub fn eval_case(session: &Session, seq: u32, policy: &Policy) -> Result<EvalCas
     for entry in entries.iter().filter(|e| e.event.seq < seq) {
         let e = &entry.event;
         match e.kind.as_str() {
-            "system_prompt" => messages.push(message("system", e.content.clone())),
-            "user_message" => messages.push(message("user", e.content.clone())),
-            "assistant_message" => messages.push(message("assistant", e.content.clone())),
+            "system_prompt" => {
+                messages.push(message("system", e.content.as_deref().map(str::to_string)))
+            }
+            "user_message" => {
+                messages.push(message("user", e.content.as_deref().map(str::to_string)))
+            }
+            "assistant_message" => messages.push(message(
+                "assistant",
+                e.content.as_deref().map(str::to_string),
+            )),
             "tool_call" => {
                 let name = e.tool_name.clone().unwrap_or_else(|| "unknown_tool".into());
                 infer_schema(schemas.entry(name.clone()).or_default(), e.args.as_deref());
@@ -150,7 +157,7 @@ pub fn eval_case(session: &Session, seq: u32, policy: &Policy) -> Result<EvalCas
                     kind: "function",
                     function: EvalFunction {
                         name,
-                        arguments: e.args.clone().unwrap_or_else(|| "{}".into()),
+                        arguments: e.args.as_deref().unwrap_or("{}").to_string(),
                     },
                 };
                 // Calls join the assistant turn they belong to: the last assistant message, unless a
@@ -171,7 +178,7 @@ pub fn eval_case(session: &Session, seq: u32, policy: &Policy) -> Result<EvalCas
                     .map(call_id)
                     .or_else(|| e.call_id.clone())
                     .unwrap_or_else(|| format!("call_{}", e.seq));
-                let mut m = message("tool", e.content.clone());
+                let mut m = message("tool", e.content.as_deref().map(str::to_string));
                 m.tool_call_id = Some(id);
                 m.name = e.tool_name.clone();
                 messages.push(m);

@@ -178,7 +178,7 @@ pub fn postmortem(store_label: &str, sessions: &[Session], policy: &Policy) -> P
                 Some(_) => "executed",
                 None => "no result recorded",
             };
-            let args = call.args.clone().unwrap_or_default();
+            let args = call.args.as_deref().unwrap_or_default().to_string();
             let named: Vec<String> = argument_values(&args)
                 .into_iter()
                 .filter(|v| matches!(v.kind, ValueKind::Email | ValueKind::Iban))

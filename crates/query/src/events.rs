@@ -172,33 +172,6 @@ pub fn events_from_batch(batch: &RecordBatch) -> Vec<EventRow> {
     out
 }
 
-/// A string column as stored (`Utf8`) or as the scan reads its large text columns (`Utf8View`).
-enum Strings<'a> {
-    Plain(&'a StringArray),
-    View(&'a StringViewArray),
-}
-
-impl<'a> Strings<'a> {
-    fn of(array: &'a dyn Array) -> Strings<'a> {
-        match array.data_type() {
-            DataType::Utf8View => Strings::View(array.as_string_view()),
-            _ => Strings::Plain(array.as_string::<i32>()),
-        }
-    }
-    fn value(&self, i: usize) -> &'a str {
-        match self {
-            Strings::Plain(a) => a.value(i),
-            Strings::View(a) => a.value(i),
-        }
-    }
-    fn is_valid(&self, i: usize) -> bool {
-        match self {
-            Strings::Plain(a) => a.is_valid(i),
-            Strings::View(a) => a.is_valid(i),
-        }
-    }
-}
-
 /// A large text column of one batch, as [`rows`] hands its values to the events.
 enum TextColumn<'a> {
     Plain(&'a StringArray),
@@ -221,8 +194,8 @@ impl TextColumn<'_> {
 
 fn rows(batch: &RecordBatch, out: &mut Vec<EventRow>, only: Option<&str>) {
     let col = |name: &str| batch.column_by_name(name).expect("store schema");
-    let s = |name: &str| Strings::of(col(name).as_ref());
-    let opt = |a: &Strings<'_>, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
+    let s = |name: &str| col(name).as_string::<i32>();
+    let opt = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
     // The large text columns: shared with the batch when read as views, copied otherwise.
     let text_column = |name: &str| {
         let array = col(name);
@@ -234,11 +207,11 @@ fn rows(batch: &RecordBatch, out: &mut Vec<EventRow>, only: Option<&str>) {
         }
     };
     let (session, kind, fmt, file, ptr) = (
-        &s(columns::SESSION_ID),
-        &s(columns::KIND),
-        &s(columns::SOURCE_FORMAT),
-        &s(columns::SOURCE_FILE),
-        &s(columns::SOURCE_POINTER),
+        s(columns::SESSION_ID),
+        s(columns::KIND),
+        s(columns::SOURCE_FORMAT),
+        s(columns::SOURCE_FILE),
+        s(columns::SOURCE_POINTER),
     );
     let (
         event_id,
@@ -255,16 +228,16 @@ fn rows(batch: &RecordBatch, out: &mut Vec<EventRow>, only: Option<&str>) {
         content,
         attrs,
     ) = (
-        &s(columns::EVENT_ID),
-        &s(columns::PARENT_ID),
-        &s(columns::ROLE),
-        &s(columns::USER_ID),
-        &s(columns::AGENT_ID),
-        &s(columns::MODEL),
-        &s(columns::PROVIDER),
-        &s(columns::TOOL_NAME),
-        &s(columns::CALL_ID),
-        &s(columns::LINK_METHOD),
+        s(columns::EVENT_ID),
+        s(columns::PARENT_ID),
+        s(columns::ROLE),
+        s(columns::USER_ID),
+        s(columns::AGENT_ID),
+        s(columns::MODEL),
+        s(columns::PROVIDER),
+        s(columns::TOOL_NAME),
+        s(columns::CALL_ID),
+        s(columns::LINK_METHOD),
         text_column(columns::ARGS),
         text_column(columns::CONTENT),
         text_column(columns::ATTRIBUTES),

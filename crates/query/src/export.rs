@@ -118,19 +118,23 @@ pub fn timesketch_record(e: &EventRow, show_secrets: bool) -> Option<serde_json:
             obj.insert(k.to_string(), val);
         }
     };
-    let s = |x: Option<&str>| x.map(|v| serde_json::Value::from(red(v)));
-    put("event_id", s(e.event_id.as_deref()));
-    put("parent_id", s(e.parent_id.as_deref()));
-    put("role", s(e.role.as_deref()));
-    put("user_id", s(e.user_id.as_deref()));
-    put("agent_id", s(e.agent_id.as_deref()));
-    put("model", s(e.model.as_deref()));
-    put("provider", s(e.provider.as_deref()));
-    put("tool_name", s(e.tool_name.as_deref()));
-    put("call_id", s(e.call_id.as_deref()));
-    put("args", s(e.args.as_deref()));
-    put("content", s(e.content.as_deref()));
-    put("attributes", s(e.attributes.as_deref()));
+    let texts = [
+        ("event_id", e.event_id.as_deref()),
+        ("parent_id", e.parent_id.as_deref()),
+        ("role", e.role.as_deref()),
+        ("user_id", e.user_id.as_deref()),
+        ("agent_id", e.agent_id.as_deref()),
+        ("model", e.model.as_deref()),
+        ("provider", e.provider.as_deref()),
+        ("tool_name", e.tool_name.as_deref()),
+        ("call_id", e.call_id.as_deref()),
+        ("args", e.args.as_deref()),
+        ("content", e.content.as_deref()),
+        ("attributes", e.attributes.as_deref()),
+    ];
+    for (k, text) in texts {
+        put(k, text.map(|v| serde_json::Value::from(red(v))));
+    }
     put("is_error", e.is_error.map(Into::into));
     put("input_tokens", e.input_tokens.map(Into::into));
     put("output_tokens", e.output_tokens.map(Into::into));

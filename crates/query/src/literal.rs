@@ -3,7 +3,7 @@
 
 /// Every match, each search resuming one byte after the last match's start, so a literal cannot hide
 /// another that overlaps it. Shared with ingest, which runs the same passes into `text_features`.
-pub(crate) use tracehound_schema::features::match_starts;
+pub(crate) use tracehound_schema::features::{match_starts, match_starts_by};
 
 /// A literal that is a prefix of a literal of another owner, which [`match_starts`] would hide where
 /// both start: `(shorter, longer)`.

@@ -280,19 +280,12 @@ fn provenance_of(
                 .collect()
         })
         .collect();
-    // A DFA searches a session's text several times faster than an NFA; its build cost is repaid on
-    // sessions of more than a few KB. Measured on the 1 GiB scan: NFA 8.5 s, DFA 7.6 s.
-    let lowered = keys.len() <= 64;
-    let kind = if !lowered && session_bytes(session) > 16 << 10 {
-        aho_corasick::AhoCorasickKind::DFA
-    } else {
-        aho_corasick::AhoCorasickKind::ContiguousNFA
-    };
     // Letter case does not matter ("MARK@EXAMPLE.COM" is the address "mark@example.com"), but neither
     // a case-insensitive automaton nor an overlapping search gets a vectorized prefilter: both step
     // through every byte. For up to 64 prefixes (Teddy's limit; a session's targets alone are about
     // 20) the text is lower-cased into a buffer and searched case-sensitively for the leftmost-longest
     // prefix at each position, which lets the prefilter skip (1 GiB scan: 4.2 s to 3.7 s).
+    let lowered = keys.len() <= 64;
     // The lowered search needs only the prefilter (Teddy): built alone it costs a fraction of a whole
     // automaton, which was rebuilt per session (4 % of a scan). Teddy declines some pattern sets (too
     // many short ones); those get the automaton.
@@ -309,7 +302,14 @@ fn provenance_of(
         Some(searcher) => PrefixSearch::Packed(searcher),
         None => PrefixSearch::Automaton(
             AhoCorasick::builder()
-                .kind(Some(kind))
+                // A DFA searches a session's text several times faster than an NFA without a
+                // prefilter; its build cost is repaid on sessions of more than a few KB. Measured on
+                // the 1 GiB scan: NFA 8.5 s, DFA 7.6 s.
+                .kind(Some(if !lowered && session_bytes(session) > 16 << 10 {
+                    aho_corasick::AhoCorasickKind::DFA
+                } else {
+                    aho_corasick::AhoCorasickKind::ContiguousNFA
+                }))
                 .ascii_case_insensitive(!lowered)
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(&keys)
@@ -348,11 +348,11 @@ fn provenance_of(
         } else {
             bytes
         };
-        let hits = search.starts(haystack).flat_map(|(start, key)| {
-            covers[key]
+        let hits = search.starts(haystack).flat_map(|m| {
+            covers[m.pattern().as_usize()]
                 .iter()
                 .flat_map(|&k| &by_prefix[k])
-                .map(move |&p| (start, p))
+                .map(move |&p| (m.start(), p))
         });
         for (start, p) in hits {
             if found[p] {
@@ -426,23 +426,18 @@ enum PrefixSearch {
 }
 
 impl PrefixSearch {
-    /// (start, prefix index) of the leftmost-longest prefix at every start, as
-    /// [`crate::literal::match_starts`] gives them: each search resumes one byte after the last start.
-    fn starts<'a>(&'a self, haystack: &'a [u8]) -> Box<dyn Iterator<Item = (usize, usize)> + 'a> {
+    /// The leftmost-longest prefix at every start, each search resuming one byte after the last start
+    /// ([`crate::literal::match_starts`]).
+    fn starts<'a>(
+        &'a self,
+        haystack: &'a [u8],
+    ) -> Box<dyn Iterator<Item = aho_corasick::Match> + 'a> {
         match self {
-            PrefixSearch::Packed(searcher) => {
-                let mut at = 0;
-                Box::new(std::iter::from_fn(move || {
-                    let m =
-                        searcher.find_in(haystack, aho_corasick::Span::from(at..haystack.len()))?;
-                    at = m.start() + 1;
-                    Some((m.start(), m.pattern().as_usize()))
-                }))
-            }
-            PrefixSearch::Automaton(ac) => Box::new(
-                crate::literal::match_starts(ac, haystack)
-                    .map(|m| (m.start(), m.pattern().as_usize())),
-            ),
+            PrefixSearch::Packed(searcher) => Box::new(crate::literal::match_starts_by(
+                haystack.len(),
+                move |span| searcher.find_in(haystack, span.into()),
+            )),
+            PrefixSearch::Automaton(ac) => Box::new(crate::literal::match_starts(ac, haystack)),
         }
     }
 }

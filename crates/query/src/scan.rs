@@ -322,6 +322,6 @@ pub fn session_findings(analysis: &Analysis<'_>) -> Vec<Finding> {
     for d in registry() {
         d.check(analysis, &mut out);
     }
-    out.sort_by(|a, b| (a.seq, &a.detector, &a.id).cmp(&(b.seq, &b.detector, &b.id)));
+    out.sort_by(finding_order);
     out
 }

@@ -72,17 +72,22 @@ impl Store {
         relative: &str,
         options: parquet::arrow::arrow_reader::ArrowReaderOptions,
     ) -> Result<(PathBuf, ParquetRecordBatchReaderBuilder<File>), QueryError> {
-        let path = self.layout.resolve(relative);
-        let handle = File::open(&path).map_err(|source| QueryError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        let (path, handle) = self.open_file(relative)?;
         let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(handle, options)
             .map_err(|source| QueryError::Read {
                 path: path.clone(),
                 source,
             })?;
         Ok((path, builder))
+    }
+
+    /// One store file (a path relative to the store), opened, with its full path for errors.
+    fn open_file(&self, relative: &str) -> Result<(PathBuf, File), QueryError> {
+        let path = self.layout.resolve(relative);
+        match File::open(&path) {
+            Ok(handle) => Ok((path, handle)),
+            Err(source) => Err(QueryError::Open { path, source }),
+        }
     }
 
     /// [`Store::open_parquet`], with the large text columns read as string views: a view points into
@@ -93,11 +98,7 @@ impl Store {
         relative: &str,
     ) -> Result<(PathBuf, ParquetRecordBatchReaderBuilder<File>), QueryError> {
         use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
-        let path = self.layout.resolve(relative);
-        let handle = File::open(&path).map_err(|source| QueryError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        let (path, handle) = self.open_file(relative)?;
         let err = |source| QueryError::Read {
             path: path.clone(),
             source,

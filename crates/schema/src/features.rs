@@ -196,9 +196,18 @@ pub fn match_starts<'a>(
     text: &'a (impl AsRef<[u8]> + ?Sized),
 ) -> impl Iterator<Item = Match> + 'a {
     let text = text.as_ref();
+    match_starts_by(text.len(), move |span| ac.find(Input::new(text).span(span)))
+}
+
+/// [`match_starts`] for any searcher: `find` gives the first match in a span of a text `len` bytes
+/// long (an automaton, or a packed searcher alone).
+pub fn match_starts_by(
+    len: usize,
+    mut find: impl FnMut(std::ops::Range<usize>) -> Option<Match>,
+) -> impl Iterator<Item = Match> {
     let mut at = 0;
     std::iter::from_fn(move || {
-        let m = ac.find(Input::new(text).span(at..text.len()))?;
+        let m = find(at..len)?;
         at = m.start() + 1;
         Some(m)
     })

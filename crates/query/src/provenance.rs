@@ -82,7 +82,7 @@ pub fn embedded_values(text: &str) -> Vec<String> {
     out
 }
 
-fn kind_of(s: &str) -> ValueKind {
+pub(crate) fn kind_of(s: &str) -> ValueKind {
     if s.parse::<f64>().is_ok() {
         ValueKind::Number
     } else if s.starts_with("http://") || s.starts_with("https://") || is_www_address(s) {

@@ -18,7 +18,7 @@ use aho_corasick::{AhoCorasick, Input, Match};
 /// hint literal, the hidden characters or the layout: a value written with another version is ignored
 /// and the features recomputed from the text, so stale bits can never hide a finding. A test pins a
 /// digest of the lists so a change without a raise fails.
-pub const FEATURES_VERSION: u64 = 2;
+pub const FEATURES_VERSION: u64 = 3;
 
 /// Where the version sits in a stored value (its top byte).
 const VERSION_SHIFT: u32 = 56;
@@ -119,6 +119,13 @@ pub const CUE_TRIGGERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("exfiltration_link", &["!["]),
+    // A marker of a forged turn: every match of the cue holds one of these (never the plain word
+    // "system", which is the marker cue's and would run this on most outputs).
+    (
+        "role_marker_then_command",
+        &["im_start", "inst]", "sys>>", "_message", "_prompt"],
+    ),
+    ("note_orders_an_action", &["todo", "to-do"]),
 ];
 
 /// Secret kinds and the literals (case-sensitive) one of which every match contains, in bit order. A
@@ -375,7 +382,7 @@ mod tests {
         let digest = crate::stable_hash(text.as_bytes());
         assert_eq!(
             (FEATURES_VERSION, digest),
-            (2, 7669962288495460955),
+            (3, 7378180563522815735),
             "the lists changed: raise FEATURES_VERSION and pin the new digest"
         );
     }

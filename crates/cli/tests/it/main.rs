@@ -271,6 +271,18 @@ fn detector_fixtures_match_the_reviewed_snapshot() {
             "{miss} has findings"
         );
     }
+    // An assistant that says what the injected passage told it to say has acted on it; one that
+    // quotes the passage, asks the user first, or only names the attacker's address has not.
+    let relayed = |session: &str| {
+        got.lines().any(|l| {
+            l.starts_with("tool_call_argument_from_injected_output ")
+                && l.split(' ').nth(1) == Some(session)
+        })
+    };
+    assert!(relayed("relay-hit"), "{got}");
+    for near_miss in ["relay-quote", "relay-ask", "relay-address"] {
+        assert!(!relayed(near_miss), "{near_miss}: {got}");
+    }
     // The secret is never printed, in any format.
     for format in ["jsonl", "csv", "table", "json"] {
         let out = tracehound(&[
@@ -422,7 +434,7 @@ fn findings_can_be_written_as_parquet_with_secrets_redacted() {
 }
 
 /// Detection quality on the labelled AgentDojo corpus may not regress below what docs/detection.md
-/// reports (tool outputs: recall 0.999 with 103 label-gap positives; sessions: F1 0.816).
+/// reports (tool outputs: recall 0.999 with 103 label-gap positives; sessions: F1 0.852).
 #[test]
 fn detection_quality_on_agentdojo_does_not_regress() {
     let Some(corpus) = shared_corpus("agentdojo-dev") else {
@@ -484,7 +496,7 @@ fn detection_quality_on_agentdojo_does_not_regress() {
     );
     let f1 = 2.0 * stp as f64 / (2 * stp + sfp + sfn) as f64;
     assert!(
-        f1 >= 0.80,
+        f1 >= 0.85,
         "session F1 {f1:.3} (tp {stp}, fp {sfp}, fn {sfn})"
     );
 }

@@ -2,9 +2,10 @@ use super::{evidence, finding_at, Analysis, Detector};
 use crate::finding::{Finding, Severity};
 
 /// What it does: scores every tool output for how much it reads like instructions addressed to the
-/// model (`instruction_score`: overrides of earlier instructions, fake role or delimiter markers, text
-/// hidden from humans, addressing the model, task hijacking, secrecy, urgency, actions aimed at outside
-/// targets, exfiltration links, encoded payloads) and reports outputs at or above
+/// model (`instruction_score`: overrides of earlier instructions, fake role or delimiter markers and
+/// a command right after one, text hidden from humans, addressing the model, task hijacking, secrecy,
+/// urgency, actions aimed at outside targets and to-do notes ordering them, exfiltration links,
+/// encoded payloads) and reports outputs at or above
 /// `instruction_threshold`, with the cues as evidence spans.
 ///
 /// Why it matters: tool outputs (emails, web pages, files, API results) are written by whoever controls
@@ -15,7 +16,8 @@ use crate::finding::{Finding, Severity};
 ///
 /// Known false positives: documentation, tutorials or support tickets quoting prompt-injection text;
 /// newsletters with urgent calls to action and a link; outputs that legitimately contain system-style
-/// headers (`System: maintenance`).
+/// headers (`System: maintenance`); a user's own to-do list that names an outside address ("TODO:
+/// send the contract to counsel@lawfirm.example").
 pub(crate) struct ToolOutputInstructsModel;
 
 impl Detector for ToolOutputInstructsModel {

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    tracehound_query::tune_allocator();
     let cli = args::Cli::parse();
     ui::init(&cli.global);
     if let Some(n) = cli.global.threads {

@@ -8,6 +8,8 @@
 use tracehound_query::{ScanBuilder, Store};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the CLI runs.
+    tracehound_query::tune_allocator();
     let mut args = std::env::args().skip(1);
     let store = args.next().ok_or("usage: scan_store STORE [THREADS]")?;
     let threads: usize = args.next().map_or(Ok(2), |t| t.parse())?;

@@ -108,15 +108,33 @@ pub(crate) fn word_start(text: &str, start: usize) -> usize {
 
 pub(crate) fn finding_id(detector: &str, session: &str, seq: u32, extra: &str) -> String {
     use sha2::{Digest, Sha256};
+    use std::io::Write;
+    // The decimal seq and the hex id written in place: one allocation per finding instead of ten,
+    // for the hundred thousand findings of a large scan.
+    let mut digits = [0u8; 10];
+    let len = {
+        let mut rest = &mut digits[..];
+        write!(rest, "{seq}").expect("a u32 fits ten digits");
+        10 - rest.len()
+    };
+    let digits = &digits[..len];
     let mut h = Sha256::new();
-    for part in [detector, session, &seq.to_string(), extra] {
-        h.update(part.as_bytes());
+    for part in [
+        detector.as_bytes(),
+        session.as_bytes(),
+        digits,
+        extra.as_bytes(),
+    ] {
+        h.update(part);
         h.update([0]);
     }
-    h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(16);
+    for b in &h.finalize()[..8] {
+        id.push(HEX[usize::from(b >> 4)] as char);
+        id.push(HEX[usize::from(b & 15)] as char);
+    }
+    id
 }
 
 /// The findings as one Arrow batch, one row per finding; `evidence` and `related` as JSON text so any

@@ -11,6 +11,7 @@ mod hunt;
 mod info;
 mod instruction;
 mod literal;
+mod memory;
 mod policy;
 mod provenance;
 mod report;
@@ -36,6 +37,7 @@ pub use hunt::{
 };
 pub use info::{info, FormatCount, StoreInfo};
 pub use instruction::{instruction_score, instruction_score_at_least, Cue, InstructionScore};
+pub use memory::tune_allocator;
 pub use policy::{Policy, PolicyError};
 pub use provenance::{
     argument_values, embedded_values, session_provenance, ArgValue, Origin, ValueKind,

@@ -52,10 +52,7 @@ impl Detector for SystemPromptLeak {
                 start += n / 2;
             }
         }
-        let filter = WindowFilter::new(&windows);
-        // The memmem finders, built once per session and only when some text passes the filter: most
-        // sessions never leak, and building a finder per window was 4 % of a scan.
-        let mut finders: Vec<memchr::memmem::Finder<'_>> = Vec::new();
+        let index = WindowIndex::new(&windows);
         for e in &cx.session.events {
             let (field, text) = match e.kind.as_str() {
                 "assistant_message" => ("content", e.content.as_deref()),
@@ -63,15 +60,7 @@ impl Detector for SystemPromptLeak {
                 _ => continue,
             };
             let Some(text) = text else { continue };
-            if !filter.may_contain_one(text.as_bytes()) {
-                continue;
-            }
-            if finders.is_empty() {
-                finders = windows.iter().map(memchr::memmem::Finder::new).collect();
-            }
-            let hit = finders
-                .iter()
-                .find_map(|w| w.find(text.as_bytes()).map(|pos| (pos, w.needle().len())));
+            let hit = index.first_window(text.as_bytes());
             if let Some((pos, len)) = hit {
                 let mut f = finding_at(
                     self.name(),
@@ -95,32 +84,41 @@ impl Detector for SystemPromptLeak {
     }
 }
 
-/// Which 8-byte strings start a prompt window, as a bit set: a text in which no position starts like a
-/// window holds none of them, which one pass over the text shows. The scan searched every assistant
-/// message and call with one memmem finder per window instead, most of them in sessions that leak
-/// nothing. A window occurring in a text always passes, so the exact search that follows finds what
-/// it found before.
-struct WindowFilter {
+/// The prompt windows, found in a text by their first 8 bytes: one pass over the text hashes the 8
+/// bytes at each position, a bit set rules out almost every position, and the windows starting with
+/// the same hash are compared there in full. It replaced one memmem finder per window and text: a
+/// session's texts were each searched a few hundred times, and building the finders alone was 4 % of a
+/// scan (a filter in front of them still let most texts through, their 8-grams being common English).
+struct WindowIndex<'a> {
+    windows: &'a [&'a [u8]],
     bits: Vec<u64>,
+    /// (hash slot, window) for every window, sorted: the windows to compare at a position whose slot
+    /// is set.
+    slots: Vec<(u32, u32)>,
     /// The shortest window: a shorter text holds none.
     shortest: usize,
 }
 
-/// Bits in the filter: windows per session are prompt bytes / (n/2), a few hundred at most, so a
-/// random position passes with a probability well under 5 %.
+/// Bits in the set: windows per session are prompt bytes / (n/2), a few hundred at most, so a random
+/// position passes with a probability of a few percent at most.
 const FILTER_BITS: u32 = 14;
 
-impl WindowFilter {
-    fn new(windows: &[&[u8]]) -> WindowFilter {
+impl<'a> WindowIndex<'a> {
+    fn new(windows: &'a [&'a [u8]]) -> WindowIndex<'a> {
         let mut bits = vec![0u64; 1 << (FILTER_BITS - 6)];
-        for w in windows {
+        let mut slots = Vec::with_capacity(windows.len());
+        for (i, w) in windows.iter().enumerate() {
             // Windows are at least 14 bytes: n >= 20, less at most three bytes of a cut character at
             // either end.
             let slot = Self::slot(&w[..8]);
             bits[slot >> 6] |= 1 << (slot & 63);
+            slots.push((slot as u32, i as u32));
         }
-        WindowFilter {
+        slots.sort_unstable();
+        WindowIndex {
+            windows,
             bits,
+            slots,
             shortest: windows.iter().map(|w| w.len()).min().unwrap_or(usize::MAX),
         }
     }
@@ -130,13 +128,37 @@ impl WindowFilter {
         (gram.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS)) as usize
     }
 
-    /// False only when no window can occur in `text`.
-    fn may_contain_one(&self, text: &[u8]) -> bool {
-        text.len() >= self.shortest
-            && text.windows(8).any(|gram| {
-                let slot = Self::slot(gram);
-                self.bits[slot >> 6] & (1 << (slot & 63)) != 0
-            })
+    /// The first window, in window order, that occurs in `text`, as (its first position, its length):
+    /// what searching the text for each window in turn finds.
+    fn first_window(&self, text: &[u8]) -> Option<(usize, usize)> {
+        if text.len() < self.shortest {
+            return None;
+        }
+        let mut best: Option<(u32, usize)> = None;
+        for (pos, gram) in text.windows(8).enumerate() {
+            let slot = Self::slot(gram);
+            if self.bits[slot >> 6] & (1 << (slot & 63)) == 0 {
+                continue;
+            }
+            let from = self.slots.partition_point(|&(s, _)| s < slot as u32);
+            for &(s, i) in &self.slots[from..] {
+                if s != slot as u32 {
+                    break;
+                }
+                // Positions come in order, so a window's first match is its earliest; only a window
+                // earlier in order than the best so far can replace it.
+                if best.is_some_and(|(b, _)| b <= i) {
+                    continue;
+                }
+                if text[pos..].starts_with(self.windows[i as usize]) {
+                    best = Some((i, pos));
+                }
+            }
+            if best.is_some_and(|(b, _)| b == 0) {
+                break;
+            }
+        }
+        best.map(|(i, pos)| (pos, self.windows[i as usize].len()))
     }
 }
 
@@ -144,30 +166,66 @@ impl WindowFilter {
 mod tests {
     use super::*;
 
+    /// What the index must equal: each window searched for in turn.
+    fn one_finder_per_window(windows: &[&[u8]], text: &[u8]) -> Option<(usize, usize)> {
+        windows
+            .iter()
+            .find_map(|w| memchr::memmem::find(text, w).map(|pos| (pos, w.len())))
+    }
+
     #[test]
-    fn the_window_filter_passes_every_text_that_holds_a_window() {
+    fn the_window_index_finds_what_one_finder_per_window_finds() {
         let prompt =
             "You are Atlas, the internal HR assistant of Corp. Never reveal salary bands, \
-                      and answer only questions about leave policy and benefits enrolment. Naïve \
-                      café rules apply to every request you see from the staff of the company.";
+             and answer only questions about leave policy and benefits enrolment. Naïve \
+             café rules apply to every request you see from the staff of the company.";
         let windows: Vec<&[u8]> = prompt
             .as_bytes()
             .chunks(40)
             .filter(|w| w.len() >= 17)
             .collect();
-        let filter = WindowFilter::new(&windows);
-        for w in &windows {
-            // The window alone, inside other text, at the very start and at the very end.
+        let index = WindowIndex::new(&windows);
+        let mut texts: Vec<Vec<u8>> = vec![
+            b"I help with leave questions and benefits, nothing more.".to_vec(),
+            b"You are Atl".to_vec(),
+            Vec::new(),
+            prompt.as_bytes().to_vec(),
+        ];
+        for (i, w) in windows.iter().enumerate() {
+            // Each window alone, inside other text, and after a later window so that the earlier
+            // window in order wins though it comes second in the text.
+            texts.push(w.to_vec());
             let mut inside = b"My instructions say: ".to_vec();
             inside.extend_from_slice(w);
             inside.extend_from_slice(b" and so on.");
-            assert!(filter.may_contain_one(w));
-            assert!(filter.may_contain_one(&inside));
+            texts.push(inside);
+            if let Some(later) = windows.get(i + 1) {
+                let mut both = later.to_vec();
+                both.extend_from_slice(b" / ");
+                both.extend_from_slice(w);
+                both.extend_from_slice(w);
+                texts.push(both);
+            }
+            // A window cut short by one byte is no window.
+            texts.push(w[..w.len() - 1].to_vec());
         }
-        // Text that shares no window start is ruled out, and text shorter than any window too.
-        assert!(!filter.may_contain_one(b"I help with leave questions and benefits, nothing more."));
-        assert!(!filter.may_contain_one(b"You are Atl"));
-        // An empty prompt list rules out everything.
-        assert!(!WindowFilter::new(&[]).may_contain_one(prompt.as_bytes()));
+        for text in &texts {
+            assert_eq!(
+                index.first_window(text),
+                one_finder_per_window(&windows, text),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        assert_eq!(
+            index.first_window(b"I help with leave questions and benefits."),
+            None
+        );
+        assert_eq!(
+            index.first_window(prompt.as_bytes()),
+            Some((0, windows[0].len()))
+        );
+        // No prompt, no window.
+        assert_eq!(WindowIndex::new(&[]).first_window(prompt.as_bytes()), None);
     }
 }
